@@ -1,0 +1,1 @@
+"""The gateway: shopper-customer chat and order-status texts for grocery orders."""

@@ -1,0 +1,1 @@
+"""Jobs: durable, delayed, leased work (outbound texts, retailer callbacks)."""

@@ -1,0 +1,121 @@
+"""Worker: runs one kind of job from a JobQueue, with bounded concurrency and backoff."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable
+
+import msgspec
+
+from gateway.jobs.base import Job, JobQueue
+
+log = logging.getLogger("gateway.jobs")
+
+
+class Retry(msgspec.Struct, frozen=True):
+    """What a handler returns to run the job again later (None: the job is done)."""
+
+    after: float  # seconds
+    payload: bytes | None = None  # updated payload, if it changed
+
+
+Handler = Callable[[Job], Awaitable[Retry | None]]
+
+
+def backoff(attempt: int, base: float, cap: float, rng: random.Random | None = None) -> float:
+    """Exponential backoff with full jitter: uniform in [base/2, min(cap, base * 2**attempt)]."""
+    ceiling = min(cap, base * 2 ** max(0, attempt))
+    return (rng or random).uniform(min(base / 2, ceiling), ceiling)
+
+
+class Worker:
+    """Claims due jobs of one kind and runs `handler` on each, at most `concurrency` at once.
+    It polls every `poll` seconds, and at once after `kick()` (a job put on this node).
+    A handler that raises is logged and its job retried after a backoff."""
+
+    def __init__(
+        self,
+        queue: JobQueue,
+        kind: str,
+        handler: Handler,
+        *,
+        concurrency: int = 8,
+        poll: float = 0.25,
+        lease: float = 60.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._queue = queue
+        self._kind = kind
+        self._handler = handler
+        self._slots = asyncio.Semaphore(concurrency)
+        self._concurrency = concurrency
+        self._poll = poll
+        self._lease = lease
+        self._clock = clock
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task | None = None
+        self._running: set[asyncio.Task] = set()
+
+    def kick(self) -> None:
+        self._wake.set()
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._loop(), name=f"worker:{self._kind}")
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        for task in list(self._running):
+            task.cancel()
+        await asyncio.gather(*self._running, return_exceptions=True)
+
+    async def _loop(self) -> None:
+        failures = 0
+        while True:
+            self._wake.clear()
+            try:
+                free = self._concurrency - len(self._running)
+                jobs = await self._queue.claim(self._kind, self._clock(), self._lease, free) if free else []
+                failures = 0
+            except (ConnectionError, OSError) as exc:
+                failures += 1
+                log.warning("cannot claim %s jobs (%s); retrying", self._kind, type(exc).__name__)
+                jobs = []
+                await asyncio.sleep(backoff(failures, 0.2, 5.0))
+            for job in jobs:
+                await self._slots.acquire()
+                task = asyncio.create_task(self._run(job))
+                self._running.add(task)
+                task.add_done_callback(self._running.discard)
+            if jobs and len(jobs) == free:
+                continue  # there may be more due right now
+            try:
+                await asyncio.wait_for(self._wake.wait(), self._poll)
+            except TimeoutError:
+                pass
+
+    async def _run(self, job: Job) -> None:
+        try:
+            attempt = msgspec.structs.replace(job, attempts=job.attempts + 1)
+            try:
+                outcome = await self._handler(attempt)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("%s job failed; will retry", self._kind)
+                outcome = Retry(after=backoff(attempt.attempts, 1.0, 300.0))
+            if outcome is None:
+                await self._queue.done(attempt)
+            else:
+                if outcome.payload is not None:
+                    attempt = msgspec.structs.replace(attempt, payload=outcome.payload)
+                await self._queue.retry(attempt, self._clock() + outcome.after)
+        except (ConnectionError, OSError):
+            # The queue is unreachable: the lease runs out and the job is claimed again.
+            log.warning("cannot settle %s job; its lease will expire and it will run again", self._kind)
+        finally:
+            self._slots.release()

@@ -1,0 +1,154 @@
+"""WebSocket wire protocol (contract section 6): tagged Structs, one union per direction.
+
+Server frames are also what travels between nodes on an order's broker channel, so a node
+hands the bytes it receives to its sockets without re-encoding them."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import msgspec
+
+OrderId = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
+ClientId = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
+Seq = Annotated[int, msgspec.Meta(ge=0)]
+
+
+class _Frame(msgspec.Struct, frozen=True, tag_field="type", omit_defaults=True):
+    pass
+
+
+# --- client -> server -------------------------------------------------------------------
+
+
+class Join(_Frame, tag="join"):
+    order_id: OrderId
+    after: Seq = 0
+
+
+class Send(_Frame, tag="send"):
+    order_id: OrderId
+    client_id: ClientId
+    text: str  # length is policy (too_long), not schema (bad_frame)
+
+
+class Typing(_Frame, tag="typing"):
+    order_id: OrderId
+
+
+class Read(_Frame, tag="read"):
+    order_id: OrderId
+    seq: Seq
+
+
+class Leave(_Frame, tag="leave"):
+    order_id: OrderId
+
+
+class Ping(_Frame, tag="ping"):
+    pass
+
+
+ClientMessage = Join | Send | Typing | Read | Leave | Ping
+decode_client = msgspec.json.Decoder(ClientMessage).decode
+
+
+# --- shared payloads ----------------------------------------------------------------------
+
+
+class ChatMessage(msgspec.Struct, frozen=True, omit_defaults=True):
+    seq: int
+    id: str
+    sender: Literal["customer", "shopper", "system"] = msgspec.field(name="from")
+    via: Literal["sms", "web", "app"]
+    text: str
+    at: str  # RFC 3339, UTC, milliseconds
+    client_id: str | None = None
+
+
+class OrderSummary(msgspec.Struct, frozen=True):
+    status: str
+    chat: str
+    workflow: str
+
+
+# --- server -> client -----------------------------------------------------------------------
+
+
+class Joined(_Frame, tag="joined"):
+    order_id: str
+    order: OrderSummary
+    history: list[ChatMessage]
+    last_seq: int
+    # True when the client asked for messages after a seq this order no longer has (its
+    # history was lost with a Redis that kept no data): what follows is not a full resume.
+    history_lost: bool = False
+
+
+class MessageFrame(_Frame, tag="message"):
+    order_id: str
+    message: ChatMessage
+
+
+class Ack(_Frame, tag="ack"):
+    client_id: str
+    message: ChatMessage
+
+
+class StatusFrame(_Frame, tag="status"):
+    order_id: str
+    status: str
+    chat: str
+
+
+class Receipt(_Frame, tag="receipt"):
+    order_id: str
+    seq: int
+    sms: str
+
+
+class TypingFrame(_Frame, tag="typing"):
+    order_id: str
+    sender: str = msgspec.field(name="from")
+
+
+class ReadFrame(_Frame, tag="read"):
+    order_id: str
+    by: str
+    seq: int
+
+
+class ErrorFrame(_Frame, tag="error"):
+    code: str
+    message: str
+    client_id: str | None = None
+
+
+class Pong(_Frame, tag="pong"):
+    pass
+
+
+ServerMessage = (
+    Joined | MessageFrame | Ack | StatusFrame | Receipt | TypingFrame | ReadFrame | ErrorFrame | Pong
+)
+encode = msgspec.json.Encoder().encode
+decode_server = msgspec.json.Decoder(ServerMessage).decode
+
+
+class _SeqOnly(msgspec.Struct, frozen=True):
+    seq: int
+    sender: str = msgspec.field(name="from")
+
+
+class ChannelHeader(msgspec.Struct, frozen=True):
+    """The fields of a frame on an order channel that a node needs to route it to sockets:
+    decoded once per frame per node, whatever the number of sockets."""
+
+    type: str
+    order_id: str
+    message: _SeqOnly | None = None
+    sender: str | None = msgspec.field(default=None, name="from")
+    by: str | None = None
+
+
+decode_header = msgspec.json.Decoder(ChannelHeader).decode

@@ -1,0 +1,112 @@
+"""Chat rules: who may join an order, who may send, what a text must be, how fast."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+import msgspec
+
+from gateway.policy.consent import Keyword
+from gateway.policy.lifecycle import ChatState
+
+MAX_TEXT = 1000
+
+
+class Role(StrEnum):
+    CUSTOMER = "customer"
+    SHOPPER = "shopper"
+    SYSTEM = "system"
+
+
+class ErrorCode(StrEnum):
+    BAD_FRAME = "bad_frame"
+    NOT_AUTHORIZED = "not_authorized"
+    NOT_JOINED = "not_joined"
+    CHAT_NOT_OPEN = "chat_not_open"
+    CHAT_CLOSED = "chat_closed"
+    CHAT_UNAVAILABLE = "chat_unavailable"
+    TOO_LONG = "too_long"
+    RATE_LIMITED = "rate_limited"
+
+
+_STATE_ERRORS = {
+    ChatState.NOT_STARTED: ErrorCode.CHAT_NOT_OPEN,
+    ChatState.CLOSED: ErrorCode.CHAT_CLOSED,
+    ChatState.UNAVAILABLE: ErrorCode.CHAT_UNAVAILABLE,
+}
+
+
+def may_join(role: Role, subject: str, order_id: str, order_shopper_id: str | None) -> bool:
+    """A customer token names one order; a shopper joins only orders assigned to it."""
+    if role is Role.CUSTOMER:
+        return subject == order_id
+    return order_shopper_id is not None and subject == order_shopper_id
+
+
+def send_error(state: ChatState) -> ErrorCode | None:
+    """Why a chat message cannot be sent in this chat state, or None when it can."""
+    return _STATE_ERRORS.get(state)
+
+
+def text_error(text: str) -> ErrorCode | None:
+    """A chat text is 1..1000 characters and not only white space."""
+    if not text.strip():
+        return ErrorCode.BAD_FRAME
+    if len(text) > MAX_TEXT:
+        return ErrorCode.TOO_LONG
+    return None
+
+
+class Bucket(msgspec.Struct, frozen=True):
+    """A token bucket: `tokens` left as of `at` (seconds, any monotonic clock)."""
+
+    tokens: float
+    at: float
+
+
+def take(bucket: Bucket | None, now: float, rate: float) -> tuple[Bucket | None, bool]:
+    """Spend one send from a bucket that refills `rate` per second and holds `rate` (the
+    burst). A rate of 0 means no limit. Returns the new bucket and whether the send may go."""
+    if rate <= 0:
+        return None, True
+    if bucket is None:
+        bucket = Bucket(tokens=rate, at=now)
+    tokens = min(rate, bucket.tokens + (now - bucket.at) * rate)
+    if tokens < 1:
+        return Bucket(tokens=tokens, at=now), False
+    return Bucket(tokens=tokens - 1, at=now), True
+
+
+class InboundAction(StrEnum):
+    BLOCK = "block"  # STOP family: block the phone, opt its open orders out, say nothing
+    UNBLOCK = "unblock"  # START family: unblock, opt its open orders in
+    HELP = "help"  # answer with the help text
+    APPEND = "append"  # join the order's chat
+    KEEP_AND_REPLY = "keep_and_reply"  # keep for support and send the one polite reply
+    KEEP = "keep"  # keep for support; the polite reply for this state was already sent
+    IGNORE = "ignore"  # no order for this phone: empty reply
+
+
+class InboundDecision(msgspec.Struct, frozen=True):
+    action: InboundAction
+    reply_state: ChatState | None = None  # which polite reply, with KEEP_AND_REPLY
+
+
+def on_inbound_sms(
+    keyword: Keyword | None, state: ChatState | None, replied_states: frozenset[str]
+) -> InboundDecision:
+    """What an inbound text does. `state` is the routed order's chat state (None: no order
+    for this phone); `replied_states` are the states that order already got a polite reply in."""
+    if keyword is Keyword.STOP:
+        return InboundDecision(InboundAction.BLOCK)
+    if keyword is Keyword.START:
+        return InboundDecision(InboundAction.UNBLOCK)
+    if keyword is Keyword.HELP:
+        return InboundDecision(InboundAction.HELP)
+    if state is None:
+        return InboundDecision(InboundAction.IGNORE)
+    if state is ChatState.OPEN:
+        return InboundDecision(InboundAction.APPEND)
+    if state.value in replied_states:
+        return InboundDecision(InboundAction.KEEP)
+    return InboundDecision(InboundAction.KEEP_AND_REPLY, reply_state=state)

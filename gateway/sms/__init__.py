@@ -1,0 +1,1 @@
+"""SMS: the transport seam and its implementations."""

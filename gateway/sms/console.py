@@ -1,0 +1,66 @@
+"""ConsoleTransport: texts go to the log and to an outbox the dev phone page shows."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import time
+
+import msgspec
+
+from gateway.phones import mask
+from gateway.sms.base import OutboundSMS, Sent
+
+log = logging.getLogger("gateway.sms")
+
+
+class OutboxEntry(msgspec.Struct, frozen=True):
+    n: int
+    sid: str
+    to: str
+    sender: str
+    body: str
+    at: float
+
+
+class ConsoleTransport:
+    """For local development: every text is logged (numbers masked, length only) and kept in
+    an in-memory outbox of the last `keep` texts, which /dev's phone reads."""
+
+    def __init__(self, keep: int = 500) -> None:
+        self.outbox: list[OutboxEntry] = []
+        self._keep = keep
+        self._counter = itertools.count(1)
+        self._changed = asyncio.Condition()
+
+    async def start(self) -> None:
+        pass
+
+    async def close(self) -> None:
+        pass
+
+    async def send(self, message: OutboundSMS) -> Sent:
+        n = next(self._counter)
+        entry = OutboxEntry(
+            n=n, sid=f"SMconsole{n:023d}", to=message.to, sender=message.sender,
+            body=message.body, at=time.time(),
+        )
+        log.info("text to %s from %s (%d chars)", mask(message.to), mask(message.sender), len(message.body))
+        async with self._changed:
+            self.outbox.append(entry)
+            del self.outbox[: -self._keep]
+            self._changed.notify_all()
+        return Sent(sid=entry.sid, status="delivered")
+
+    def since(self, n: int) -> list[OutboxEntry]:
+        return [entry for entry in self.outbox if entry.n > n]
+
+    async def wait_since(self, n: int, timeout: float) -> list[OutboxEntry]:
+        """Texts after number `n`, waiting up to `timeout` for one to arrive (long poll)."""
+        async with self._changed:
+            try:
+                await asyncio.wait_for(self._changed.wait_for(lambda: bool(self.since(n))), timeout)
+            except TimeoutError:
+                pass
+            return self.since(n)

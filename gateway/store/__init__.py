@@ -1,0 +1,1 @@
+"""Store: the durable state of orders, chat and phones."""

@@ -1,0 +1,83 @@
+"""What the Store keeps. msgspec Structs, so both stores encode them the same way."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import msgspec
+
+from gateway.policy.consent import Consent, ConsentSource
+from gateway.policy.lifecycle import Status, Workflow
+
+
+class Shopper(msgspec.Struct, frozen=True):
+    id: str
+    name: str
+
+
+class ConsentChange(msgspec.Struct, frozen=True):
+    opt_in: bool
+    source: ConsentSource
+    at: float
+
+
+class EventRecord(msgspec.Struct, frozen=True):
+    event_id: str
+    event_name: str
+    occurred_at: str | None
+    received_at: float
+    applied: bool
+
+
+class OrderRecord(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    retailer: str  # the config key
+    workflow: Workflow
+    customer_phone: str
+    customer_name: str | None = None
+    locale: str | None = None
+    request_digest: str  # of the create body: the same body again is a retry, another a conflict
+    status: Status = Status.BRAND_NEW
+    consent: Consent
+    consent_log: tuple[ConsentChange, ...] = ()
+    shopper: Shopper | None = None
+    sender: str  # this order's number from the pool
+    created_at: float
+    events: tuple[EventRecord, ...] = ()
+    replied_states: tuple[str, ...] = ()  # chat states that already got the one polite reply
+    closed_at: float | None = None
+
+    def seen_event_ids(self) -> frozenset[str]:
+        return frozenset(event.event_id for event in self.events)
+
+
+class Draft(msgspec.Struct, frozen=True):
+    """A chat message before the Store gives it a seq."""
+
+    id: str
+    sender: Literal["customer", "shopper", "system"]
+    via: Literal["sms", "web", "app"]
+    text: str
+    at: str
+    client_id: str | None = None
+
+
+class TextRef(msgspec.Struct, frozen=True):
+    """What an outbound text (by provider sid) was about, for its status callbacks."""
+
+    order_id: str
+    phone: str
+    sender: str
+    seq: int | None = None  # the shopper message it carried; None for a notification
+
+
+class Block(msgspec.Struct, frozen=True):
+    keyword: bool  # STOP: every sender
+    sender: bool  # the carrier refused this sender (Twilio 21610)
+
+    @property
+    def any(self) -> bool:
+        return self.keyword or self.sender
+
+
+SMS_STATES = ("queued", "sent", "delivered", "undelivered", "failed", "not_sent")

@@ -1,0 +1,6 @@
+"""Fixtures shared by the whole suite live in tests/support/, one module per thing they run."""
+
+pytest_plugins = [
+    "support.redis_server",
+    "support.app_server",
+]
