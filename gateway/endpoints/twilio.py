@@ -1,0 +1,94 @@
+"""POST /twilio/inbound and /twilio/status: verify Twilio's signature, parse, hand over, answer.
+
+What a text means (dedupe, keywords, routing, chat) is the Inbound service's; what a receipt
+means is the Texter's. Nothing is recorded for a request that is not signed by Twilio."""
+
+from __future__ import annotations
+
+import logging
+from urllib.parse import parse_qsl
+
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from gateway.sms.twilio import is_valid_signature, parse_inbound, parse_status, signed_url, twiml
+
+log = logging.getLogger("gateway.twilio")
+
+SIGNATURE_HEADER = "X-Twilio-Signature"
+MAX_FORM_BYTES = 64 * 1024  # Twilio's webhooks are a few kB; anything larger is not Twilio
+TWIML = "text/xml"
+
+
+class _FormTooLarge(Exception):
+    pass
+
+
+def _error(status: int, code: str, message: str) -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
+
+
+async def _read_form(request: Request) -> FormData:
+    """The url-encoded body, keeping blank values (Twilio signs them too) and repeated names."""
+    content_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_FORM_BYTES:
+            raise _FormTooLarge
+    if content_type != "application/x-www-form-urlencoded":
+        return FormData()
+    return FormData(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+
+
+async def _verified_form(request: Request) -> FormData | Response:
+    """The form when Twilio signed it, else the response that refuses it."""
+    try:
+        form = await _read_form(request)
+    except _FormTooLarge:
+        return _error(413, "too_large", f"expected a form of at most {MAX_FORM_BYTES} bytes")
+    settings = request.state.settings
+    url = signed_url(settings.gateway.public_base_url, request.url.path, request.url.query)
+    signature = request.headers.get(SIGNATURE_HEADER)
+    if not is_valid_signature(url, form, signature, settings.sms.twilio_auth_token):
+        log.warning(
+            "%s: %s X-Twilio-Signature; refused",
+            request.url.path, "bad" if signature else "missing",
+        )
+        return _error(
+            403, "bad_signature",
+            f"expected an {SIGNATURE_HEADER} header signing this request for {url}",
+        )
+    return form
+
+
+async def inbound(request: Request) -> Response:
+    form = await _verified_form(request)
+    if isinstance(form, Response):
+        return form
+    try:
+        sms = parse_inbound(form)
+    except ValueError as exc:
+        return _error(400, "bad_form", str(exc))
+    replies = await request.state.inbound.handle(sms)
+    return Response(twiml(replies), media_type=TWIML)
+
+
+async def status(request: Request) -> Response:
+    form = await _verified_form(request)
+    if isinstance(form, Response):
+        return form
+    try:
+        update = parse_status(form)
+    except ValueError as exc:
+        return _error(400, "bad_form", str(exc))
+    await request.state.texter.on_status(update.sid, update.status, update.error_code)
+    return Response(twiml([]), media_type=TWIML)
+
+
+routes = [
+    Route("/twilio/inbound", inbound, methods=["POST"]),
+    Route("/twilio/status", status, methods=["POST"]),
+]

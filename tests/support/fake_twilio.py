@@ -1,0 +1,273 @@
+"""Twilio's Messages API, faked: a Starlette app under uvicorn on a free 127.0.0.1 port that
+records every create-message request and answers as Twilio does (201 + Message JSON, or an error
+body with Twilio's code). Also `prism_twilio`: the Prism mock of Twilio's own OpenAPI spec."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import collections
+import secrets
+import socket
+import subprocess
+import tempfile
+from collections.abc import AsyncIterator, Callable, Iterator
+from email.utils import formatdate
+from pathlib import Path
+from urllib.parse import parse_qsl
+
+import msgspec
+import pytest
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+ACCOUNT_SID = "AC" + "0" * 32
+AUTH_TOKEN = "test-auth-token"
+API_VERSION = "2010-04-01"
+
+# Twilio's own codes and wording for the errors the fake gives unless told otherwise.
+DEFAULT_ERRORS = {
+    400: (21211, "The 'To' number is not a valid phone number."),
+    401: (20003, "Authenticate"),
+    404: (20404, "The requested resource was not found"),
+    429: (20429, "Too Many Requests"),
+    500: (20500, "Internal Server Error"),
+    503: (20503, "Service Unavailable"),
+}
+
+
+class RecordedRequest(msgspec.Struct, frozen=True):
+    """One POST to .../Messages.json as the fake saw it, and the HTTP status it answered."""
+
+    account_sid: str
+    username: str | None
+    password: str | None
+    form: dict[str, str]
+    answered: int
+
+
+class _Failure(msgspec.Struct, frozen=True):
+    status: int
+    code: int | None
+    message: str
+
+
+class FakeTwilio:
+    """A local Messages API. `fail_next(...)` queues error answers, used in order; every other
+    request with the right credentials gets 201 and a Message with a fresh SM sid."""
+
+    def __init__(self, account_sid: str = ACCOUNT_SID, auth_token: str = AUTH_TOKEN) -> None:
+        self.account_sid = account_sid
+        self.auth_token = auth_token
+        self.base_url = ""
+        self.requests: list[RecordedRequest] = []
+        self._failures: collections.deque[_Failure] = collections.deque()
+        self._changed = asyncio.Condition()
+        self._server: uvicorn.Server | None = None
+        self._task: asyncio.Task | None = None
+        self.app = Starlette(
+            routes=[
+                Route(
+                    f"/{API_VERSION}/Accounts/{{account_sid}}/Messages.json",
+                    self._create_message,
+                    methods=["POST"],
+                )
+            ]
+        )
+
+    @property
+    def accepted(self) -> list[RecordedRequest]:
+        """The requests answered 201: the texts Twilio would deliver."""
+        return [request for request in self.requests if request.answered == 201]
+
+    def fail_next(self, status: int = 500, code: int | None = None, message: str | None = None) -> None:
+        """Answer the next create request (after any failures already queued) with `status`."""
+        default_code, default_message = DEFAULT_ERRORS.get(status, (None, "Error"))
+        self._failures.append(
+            _Failure(
+                status=status,
+                code=default_code if code is None else code,
+                message=default_message if message is None else message,
+            )
+        )
+
+    async def wait_for_requests(self, n: int, timeout: float = 5) -> list[RecordedRequest]:
+        """Waits until at least `n` requests arrived; returns all of them."""
+        return await self.wait_for(lambda: len(self.requests) >= n, timeout)
+
+    async def wait_for_accepted(self, n: int, timeout: float = 5) -> list[RecordedRequest]:
+        """Waits until at least `n` texts were accepted (201); returns them."""
+        await self.wait_for(lambda: len(self.accepted) >= n, timeout)
+        return self.accepted
+
+    async def wait_for(self, condition: Callable[[], bool], timeout: float = 5) -> list[RecordedRequest]:
+        async with self._changed:
+            try:
+                await asyncio.wait_for(self._changed.wait_for(condition), timeout)
+            except TimeoutError:
+                raise AssertionError(
+                    f"fake Twilio: condition not met within {timeout}s; "
+                    f"{len(self.requests)} request(s) so far, answered "
+                    f"{[request.answered for request in self.requests]}"
+                ) from None
+        return list(self.requests)
+
+    async def start(self) -> None:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        # The socket listens already, so clients may connect before uvicorn starts accepting.
+        self.base_url = "http://127.0.0.1:%d" % sock.getsockname()[1]
+        config = uvicorn.Config(self.app, log_level="warning", lifespan="off")
+        self._server = uvicorn.Server(config)
+        self._sock = sock
+        self._task = asyncio.create_task(self._server.serve(sockets=[sock]))
+
+    async def close(self) -> None:
+        if self._server is not None and self._task is not None:
+            self._server.should_exit = True
+            await self._task
+        self._sock.close()
+
+    async def __aenter__(self) -> FakeTwilio:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    async def _create_message(self, request: Request) -> JSONResponse:
+        form = dict(parse_qsl((await request.body()).decode(), keep_blank_values=True))
+        username, password = _basic_auth(request.headers.get("authorization", ""))
+        path_sid = request.path_params["account_sid"]
+        response = self._answer(path_sid, username, password, form)
+        async with self._changed:
+            self.requests.append(
+                RecordedRequest(
+                    account_sid=path_sid, username=username, password=password,
+                    form=form, answered=response.status_code,
+                )
+            )
+            self._changed.notify_all()
+        return response
+
+    def _answer(self, path_sid: str, username: str | None, password: str | None, form: dict) -> JSONResponse:
+        if (username, password) != (self.account_sid, self.auth_token):
+            return _error(401)
+        if path_sid != self.account_sid:
+            return _error(404)
+        if self._failures:
+            failure = self._failures.popleft()
+            return _error(failure.status, failure.code, failure.message)
+        for field, code in (("To", 21604), ("From", 21603), ("Body", 21602)):
+            if not form.get(field):
+                return _error(400, code, f"A '{field}' parameter is required.")
+        sid = "SM" + secrets.token_hex(16)
+        now = formatdate(usegmt=True)
+        return JSONResponse(
+            {
+                "sid": sid,
+                "account_sid": self.account_sid,
+                "to": form["To"],
+                "from": form["From"],
+                "body": form["Body"],
+                "status": "queued",
+                "direction": "outbound-api",
+                "num_segments": "1",
+                "num_media": "0",
+                "api_version": API_VERSION,
+                "date_created": now,
+                "date_updated": now,
+                "date_sent": None,
+                "error_code": None,
+                "error_message": None,
+                "messaging_service_sid": None,
+                "price": None,
+                "price_unit": "USD",
+                "uri": f"/{API_VERSION}/Accounts/{self.account_sid}/Messages/{sid}.json",
+            },
+            status_code=201,
+        )
+
+
+def _error(status: int, code: int | None = None, message: str | None = None) -> JSONResponse:
+    default_code, default_message = DEFAULT_ERRORS.get(status, (None, "Error"))
+    code = default_code if code is None else code
+    body = {
+        "code": code,
+        "message": default_message if message is None else message,
+        "more_info": f"https://www.twilio.com/docs/errors/{code}",
+        "status": status,
+    }
+    return JSONResponse(body, status_code=status)
+
+
+def _basic_auth(header: str) -> tuple[str | None, str | None]:
+    scheme, _, encoded = header.partition(" ")
+    if scheme.lower() != "basic":
+        return None, None
+    try:
+        username, _, password = base64.b64decode(encoded).decode().partition(":")
+    except ValueError:
+        return None, None
+    return username, password
+
+
+@pytest.fixture
+async def fake_twilio() -> AsyncIterator[FakeTwilio]:
+    async with FakeTwilio() as fake:
+        yield fake
+
+
+# Prism ---------------------------------------------------------------------------------------
+
+
+def mock_twilio_script() -> Path:
+    """shared/twilio/mock-twilio beside the repository (or beside any of its parents, so a
+    worktree elsewhere under the same tree finds it too)."""
+    here = Path(__file__).resolve()
+    for directory in here.parents:
+        candidate = directory / "shared" / "twilio" / "mock-twilio"
+        if candidate.is_file():
+            return candidate
+    pytest.fail(f"expected shared/twilio/mock-twilio in a parent directory of {here}, found none")
+
+
+@pytest.fixture(scope="session")
+def prism_twilio() -> Iterator[str]:
+    """Base URL of Prism serving Twilio's OpenAPI spec: it answers 201 to a request the spec
+    accepts and 422 to one it does not. Fails (never skips) when it cannot start."""
+    script = mock_twilio_script()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with tempfile.TemporaryFile("w+") as errors:
+        try:
+            process = subprocess.Popen(
+                [str(script), "-p", str(port)], stdout=subprocess.PIPE, stderr=errors, text=True
+            )
+        except OSError as exc:
+            pytest.fail(f"cannot run {script}: {exc}")
+        line = process.stdout.readline()  # blocks until READY, or EOF when it gave up
+        if not line.startswith("READY"):
+            process.kill()
+            process.wait()
+            errors.seek(0)
+            pytest.fail(
+                f"{script} did not start Prism (needs node and npm; first run installs Prism "
+                f"from npm). Expected a READY line, got {line!r}. stderr:\n{errors.read()[-2000:]}"
+            )
+        try:
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            process.terminate()  # the script stops Prism on SIGTERM
+            try:
+                process.wait(15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+            process.stdout.close()
+
