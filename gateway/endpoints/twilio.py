@@ -10,9 +10,10 @@ from urllib.parse import parse_qsl
 
 from starlette.datastructures import FormData
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
+from gateway.endpoints.errors import error
 from gateway.sms.twilio import is_valid_signature, parse_inbound, parse_status, signed_url, twiml
 
 log = logging.getLogger("gateway.twilio")
@@ -24,10 +25,6 @@ TWIML = "text/xml"
 
 class _FormTooLarge(Exception):
     pass
-
-
-def _error(status: int, code: str, message: str) -> JSONResponse:
-    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
 
 
 async def _read_form(request: Request) -> FormData:
@@ -48,7 +45,7 @@ async def _verified_form(request: Request) -> FormData | Response:
     try:
         form = await _read_form(request)
     except _FormTooLarge:
-        return _error(413, "too_large", f"expected a form of at most {MAX_FORM_BYTES} bytes")
+        return error(413, "too_large", f"expected a form of at most {MAX_FORM_BYTES} bytes")
     settings = request.state.settings
     url = signed_url(settings.gateway.public_base_url, request.url.path, request.url.query)
     signature = request.headers.get(SIGNATURE_HEADER)
@@ -57,7 +54,7 @@ async def _verified_form(request: Request) -> FormData | Response:
             "%s: %s X-Twilio-Signature; refused",
             request.url.path, "bad" if signature else "missing",
         )
-        return _error(
+        return error(
             403, "bad_signature",
             f"expected an {SIGNATURE_HEADER} header signing this request for {url}",
         )
@@ -71,7 +68,7 @@ async def inbound(request: Request) -> Response:
     try:
         sms = parse_inbound(form)
     except ValueError as exc:
-        return _error(400, "bad_form", str(exc))
+        return error(400, "bad_form", str(exc))
     replies = await request.state.inbound.handle(sms)
     return Response(twiml(replies), media_type=TWIML)
 
@@ -83,7 +80,7 @@ async def status(request: Request) -> Response:
     try:
         update = parse_status(form)
     except ValueError as exc:
-        return _error(400, "bad_form", str(exc))
+        return error(400, "bad_form", str(exc))
     await request.state.texter.on_status(update.sid, update.status, update.error_code)
     return Response(twiml([]), media_type=TWIML)
 

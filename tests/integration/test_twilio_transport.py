@@ -39,6 +39,7 @@ async def test_send_posts_the_text_as_a_form_with_basic_auth(transport, fake_twi
     assert (request.username, request.password) == (fake_twilio.account_sid, fake_twilio.auth_token)
     assert request.form == {"To": CUSTOMER, "From": SENDER, "Body": TEXT.body, "StatusCallback": CALLBACK}
     assert request.answered == 201
+    assert sent.sid == request.sid
     assert sent.status == "queued"
     assert sent.sid.startswith("SM") and len(sent.sid) == 34
 

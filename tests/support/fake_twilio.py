@@ -47,6 +47,7 @@ class RecordedRequest(msgspec.Struct, frozen=True):
     password: str | None
     form: dict[str, str]
     answered: int
+    sid: str | None = None  # the Message sid answered with 201
 
 
 class _Failure(msgspec.Struct, frozen=True):
@@ -144,11 +145,12 @@ class FakeTwilio:
         username, password = _basic_auth(request.headers.get("authorization", ""))
         path_sid = request.path_params["account_sid"]
         response = self._answer(path_sid, username, password, form)
+        sid = msgspec.json.decode(response.body).get("sid")
         async with self._changed:
             self.requests.append(
                 RecordedRequest(
                     account_sid=path_sid, username=username, password=password,
-                    form=form, answered=response.status_code,
+                    form=form, answered=response.status_code, sid=sid,
                 )
             )
             self._changed.notify_all()
