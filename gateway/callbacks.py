@@ -122,6 +122,7 @@ class Callbacks:
         self._owns_http = http is None
         self._retry_for = retry_for
         self._backoff = backoff or _default_backoff
+        self.kick: Callable[[], None] = lambda: None  # the app points it at its Worker
 
     async def start(self) -> None:
         if self._http is None:
@@ -149,6 +150,7 @@ class Callbacks:
             first_at=now,
         )
         await self._queue.put(job, now)
+        self.kick()
 
     async def handle(self, job: Job) -> Retry | None:
         """One delivery attempt: None when it is done (delivered or given up), else a Retry."""

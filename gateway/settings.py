@@ -114,7 +114,12 @@ def load(path: str | Path | None, environ: Mapping[str, str]) -> tuple[Settings,
     environment. Returns the settings and the names of values that were generated (printed
     at start-up so a developer can use them)."""
     path = path or environ.get("GATEWAY_CONFIG") or None
-    raw: dict = development_defaults() if path is None else _read_toml(Path(path))
+    return parse(development_defaults() if path is None else _read_toml(Path(path)), environ)
+
+
+def parse(raw: dict, environ: Mapping[str, str]) -> tuple[Settings, list[str]]:
+    """Settings from an already-read TOML document (a dict) and the environment."""
+    raw = {section: dict(value) if isinstance(value, dict) else value for section, value in raw.items()}
     for variable, (section, key) in ENV_OVERRIDES.items():
         if variable in environ:
             raw.setdefault(section, {})[key] = environ[variable]

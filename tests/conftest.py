@@ -3,4 +3,6 @@
 pytest_plugins = [
     "support.redis_server",
     "support.app_server",
+    "support.callback_receiver",
+    "support.fake_twilio",
 ]

@@ -1,0 +1,179 @@
+"""Builds the Starlette app: routes, lifespan, dependencies. No rules live here."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+
+from starlette.applications import Starlette
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from gateway import texting
+from gateway.broker.base import Broker
+from gateway.broker.memory import MemoryBroker
+from gateway.chat import Chat
+from gateway.endpoints import api, health
+from gateway.endpoints import chat as chat_endpoints
+from gateway.hub import Hub
+from gateway.inbound import Inbound
+from gateway.jobs.base import JobQueue
+from gateway.jobs.memory import MemoryJobQueue
+from gateway.jobs.worker import Worker
+from gateway.metrics import Metrics
+from gateway.orders import Orders
+from gateway.settings import Settings
+from gateway.sms.base import SMSTransport
+from gateway.sms.console import ConsoleTransport
+from gateway.store.base import Store
+from gateway.store.memory import MemoryStore
+from gateway.texting import Texter
+from gateway.tokens import Tokens
+
+log = logging.getLogger("gateway")
+
+SWEEP_EVERY = 30.0  # seconds between purges of expired data in embedded mode
+
+
+def _backends(settings: Settings, clock: Callable[[], float]) -> tuple[Store, Broker, JobQueue]:
+    if settings.gateway.embedded:
+        broker = MemoryBroker()
+        return MemoryStore(broker, clock), broker, MemoryJobQueue()
+    from gateway.broker.redis import RedisBroker
+    from gateway.jobs.redis import RedisJobQueue
+    from gateway.store.redis import RedisStore
+
+    url = settings.gateway.redis_url
+    return RedisStore(url, clock=clock), RedisBroker(url), RedisJobQueue(url)
+
+
+def _transport(settings: Settings) -> SMSTransport:
+    if settings.sms.provider == "twilio":
+        from gateway.sms.twilio import TwilioTransport
+
+        return TwilioTransport(
+            settings.sms.twilio_account_sid, settings.sms.twilio_auth_token, settings.sms.twilio_api_base
+        )
+    return ConsoleTransport()
+
+
+def _optional_routes(module: str) -> list:
+    """Routes of an endpoint module that may not be present in every build."""
+    try:
+        return __import__(f"gateway.endpoints.{module}", fromlist=["routes"]).routes
+    except ModuleNotFoundError:
+        return []
+
+
+def create_app(
+    settings: Settings,
+    *,
+    store: Store | None = None,
+    broker: Broker | None = None,
+    jobs: JobQueue | None = None,
+    sms: SMSTransport | None = None,
+    clock: Callable[[], float] = time.time,
+) -> Starlette:
+    """The gateway as an ASGI app. Builds each dependency from `settings` unless one is
+    injected (tests inject fakes), starts them in the lifespan and hands them to endpoints
+    as lifespan state (`request.state.store`, `.orders`, ...). Once started, the running
+    services are also at `app.state.services` for tests and tooling."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[dict]:
+        built_store, built_broker, built_jobs = _backends(settings, clock)
+        the_broker = broker or built_broker
+        the_store = store or (MemoryStore(the_broker, clock) if settings.gateway.embedded else built_store)
+        the_jobs = jobs or built_jobs
+        transport = sms or _transport(settings)
+        metrics = Metrics()
+        tokens = Tokens(settings.gateway.secret)
+        texter = Texter(settings, the_store, the_broker, the_jobs, transport, metrics, clock=clock)
+        callbacks = _callbacks(settings, the_jobs, metrics, clock)
+        orders = Orders(
+            settings, the_store, the_broker, tokens, texter, metrics, callbacks=callbacks, clock=clock
+        )
+        chat = Chat(the_store, texter, metrics, clock=clock)
+        services = {
+            "settings": settings,
+            "clock": clock,
+            "store": the_store,
+            "broker": the_broker,
+            "jobs": the_jobs,
+            "sms": transport,
+            "metrics": metrics,
+            "tokens": tokens,
+            "texter": texter,
+            "orders": orders,
+            "chat": chat,
+            "inbound": Inbound(settings, the_store, orders, chat, metrics, clock=clock),
+            "hub": Hub(the_broker),
+            "callbacks": callbacks,
+        }
+        workers = [Worker(the_jobs, texting.KIND, texter.handle, clock=clock)]
+        texter.kick = workers[0].kick
+        if callbacks is not None:
+            from gateway import callbacks as callbacks_module
+
+            workers.append(Worker(the_jobs, callbacks_module.KIND, callbacks.handle, clock=clock))
+            callbacks.kick = workers[-1].kick
+        async with contextlib.AsyncExitStack() as stack:
+            for part in (the_broker, the_store, the_jobs, transport, callbacks, *workers):
+                if part is None:
+                    continue
+                await part.start()
+                stack.push_async_callback(part.close)
+            if isinstance(the_store, MemoryStore):
+                sweeper = asyncio.create_task(_sweep(the_store))
+                stack.callback(sweeper.cancel)
+            app.state.services = services
+            yield services
+
+    routes = [
+        *health.routes,
+        *api.routes,
+        *chat_endpoints.routes,
+        *_optional_routes("twilio"),
+        *_optional_routes("pages"),
+        *(_optional_routes("dev") if settings.sms.provider == "console" else []),
+    ]
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.add_middleware(_CountResponses)
+    return app
+
+
+def _callbacks(settings, queue, metrics, clock):
+    try:
+        from gateway.callbacks import Callbacks
+    except ModuleNotFoundError:
+        return None
+    return Callbacks(settings, queue, metrics, clock=clock)
+
+
+async def _sweep(store: MemoryStore) -> None:
+    while True:
+        await asyncio.sleep(SWEEP_EVERY)
+        store.sweep()
+
+
+class _CountResponses:
+    """Counts HTTP responses by status for /metrics (pure ASGI, so WebSockets pass untouched)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def counting_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                services = getattr(scope.get("app").state, "services", None) if scope.get("app") else None
+                if services is not None:
+                    services["metrics"].http.labels(str(message["status"])).inc()
+            await send(message)
+
+        await self.app(scope, receive, counting_send)

@@ -1,0 +1,44 @@
+"""Chat: storing a message from any side, and carrying a shopper's message to a phone."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+
+from gateway.clock import iso
+from gateway.messages import ChatMessage
+from gateway.metrics import Metrics
+from gateway.policy.chat import Role
+from gateway.store.base import Store
+from gateway.store.records import Draft, OrderRecord
+from gateway.texting import Texter
+
+
+class Chat:
+    """One way in for every chat message, whatever it came through (app, web, sms): stored
+    with the next seq and published to every node in one Store call, then, when a shopper
+    wrote it, queued as a text for the customer."""
+
+    def __init__(
+        self, store: Store, texter: Texter, metrics: Metrics, *, clock: Callable[[], float] = time.time
+    ) -> None:
+        self._store = store
+        self._texter = texter
+        self._metrics = metrics
+        self._clock = clock
+
+    async def post(
+        self, order: OrderRecord, sender: Role, via: str, text: str, client_id: str | None = None
+    ) -> tuple[ChatMessage, bool]:
+        """Returns the stored message and whether it is new (False: a retried client_id)."""
+        draft = Draft(
+            id=uuid.uuid4().hex, sender=sender.value, via=via, text=text,  # type: ignore[arg-type]
+            at=iso(self._clock()), client_id=client_id,
+        )
+        message, created = await self._store.append_message(order.id, draft)
+        if created:
+            self._metrics.messages.labels(via).inc()
+            if sender is Role.SHOPPER:
+                await self._texter.relay(order, message.seq, message.text)
+        return message, created

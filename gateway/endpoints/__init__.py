@@ -1,0 +1,1 @@
+"""HTTP and WebSocket endpoints: accept, decode, authorize, call a service, answer."""

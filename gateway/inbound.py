@@ -1,0 +1,144 @@
+"""Inbound: what a customer's text does, whichever way it arrived (Twilio or the dev phone)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+import msgspec
+
+from gateway import phones, templates
+from gateway.chat import Chat
+from gateway.metrics import Metrics
+from gateway.orders import Orders
+from gateway.policy.chat import MAX_TEXT, InboundAction, Role, on_inbound_sms
+from gateway.policy.consent import Consent, ConsentSource, Keyword, classify_keyword
+from gateway.policy.lifecycle import FINAL
+from gateway.settings import Settings
+from gateway.sms.base import InboundSMS
+from gateway.store.base import OrderNotFound, Store
+from gateway.store.records import ConsentChange, OrderRecord
+
+log = logging.getLogger("gateway.inbound")
+
+SEEN_TTL = 7 * 86400  # how long a provider message id is remembered for dedupe
+
+
+class Inbound:
+    """Routes a text by (phone, our number) to an order, applies keywords, joins it to the
+    chat or answers it. Returns the reply texts (TwiML <Message>s for Twilio)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        orders: Orders,
+        chat: Chat,
+        metrics: Metrics,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._settings = settings
+        self._store = store
+        self._orders = orders
+        self._chat = chat
+        self._metrics = metrics
+        self._clock = clock
+
+    async def handle(self, sms: InboundSMS) -> list[str]:
+        if not await self._store.first_sight(f"inbound:{sms.sid}", SEEN_TTL):
+            self._metrics.inbound_texts.labels("duplicate").inc()
+            return []
+        phone = phones.normalize(sms.phone)
+        if phone is None:
+            self._metrics.inbound_texts.labels("ignore").inc()
+            return []
+        keyword = classify_keyword(sms.body, sms.opt_out_type)
+        order = await self._route(phone, sms.sender)
+        state = self._orders.chat_state(order) if order else None
+        replied = frozenset(order.replied_states) if order else frozenset()
+        if order is None and keyword is Keyword.HELP:
+            keyword = None  # an unknown phone gets an empty reply, even to HELP
+        decision = on_inbound_sms(keyword, state, replied)
+        self._metrics.inbound_texts.labels(decision.action.value).inc()
+        match decision.action:
+            case InboundAction.BLOCK:
+                await self._store.set_blocked(phone, None, True)
+                await self._set_open_orders(phone, opt_in=False)
+                log.info("%s texted a stop keyword; blocked on every number", phones.mask(phone))
+                return []
+            case InboundAction.UNBLOCK:
+                await self._store.set_blocked(phone, None, False)
+                await self._store.set_blocked(phone, sms.sender, False)
+                await self._set_open_orders(phone, opt_in=True)
+                return []
+            case InboundAction.HELP:
+                assert order is not None
+                return [templates.render(templates.HELP_TEXT, {"retailer": self._retailer_name(order)})]
+            case InboundAction.IGNORE:
+                return []
+            case InboundAction.APPEND | InboundAction.KEEP:
+                assert order is not None
+                await self._append(order, sms.body)
+                return []
+            case InboundAction.KEEP_AND_REPLY:
+                assert order is not None and decision.reply_state is not None
+                await self._append(order, sms.body)
+                if not await self._mark_replied(order.id, decision.reply_state.value):
+                    return []  # another node replied first
+                reply = templates.POLITE_REPLIES[decision.reply_state.value]
+                return [templates.render(reply, {"retailer": self._retailer_name(order)})]
+        return []
+
+    async def _route(self, phone: str, sender: str) -> OrderRecord | None:
+        """The phone's most recently active order on this number; failing that its newest
+        order on this number, then its newest order at all."""
+        order_id = await self._store.route(phone, sender)
+        if order_id is not None:
+            order = await self._store.get_order(order_id)
+            if order is not None:
+                return order
+        orders = await self._store.orders_of_phone(phone)
+        on_number = [o for o in orders if o.sender == sender]
+        candidates = on_number or orders
+        return candidates[-1] if candidates else None
+
+    async def _append(self, order: OrderRecord, body: str) -> None:
+        text = body.strip()
+        for start in range(0, len(text), MAX_TEXT):  # a long text becomes several messages
+            await self._chat.post(order, Role.CUSTOMER, "sms", text[start : start + MAX_TEXT])
+
+    async def _mark_replied(self, order_id: str, state: str) -> bool:
+        def change(record: OrderRecord):
+            if state in record.replied_states:
+                return None, False
+            return msgspec.structs.replace(record, replied_states=(*record.replied_states, state)), True
+
+        try:
+            return await self._store.update_order(order_id, change)
+        except OrderNotFound:
+            return False
+
+    async def _set_open_orders(self, phone: str, *, opt_in: bool) -> None:
+        now = self._clock()
+        consent = Consent(opt_in=opt_in, source=ConsentSource.KEYWORD)
+
+        def change(record: OrderRecord):
+            if record.status in FINAL or record.consent == consent:
+                return None, None
+            log_entry = ConsentChange(opt_in=opt_in, source=ConsentSource.KEYWORD, at=now)
+            return msgspec.structs.replace(
+                record, consent=consent, consent_log=(*record.consent_log, log_entry)
+            ), None
+
+        for order in await self._store.orders_of_phone(phone):
+            if order.status not in FINAL:
+                try:
+                    await self._store.update_order(order.id, change)
+                except OrderNotFound:
+                    pass
+
+    def _retailer_name(self, order: OrderRecord) -> str:
+        retailer = self._settings.retailers.get(order.retailer)
+        return retailer.name if retailer else "Order updates"

@@ -1,0 +1,221 @@
+"""Orders: creating them, moving them through their events, and their customers' consent."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import msgspec
+
+from gateway import messages, phones
+from gateway.broker.base import Broker, order_channel
+from gateway.clock import parse_iso
+from gateway.metrics import Metrics
+from gateway.policy.consent import ConsentRefused, ConsentSource, initial_consent, on_consent_request
+from gateway.policy.lifecycle import FINAL, ChatState, Communications, chat_state, invalid_event_reason, on_event
+from gateway.schemas import CreateOrder, EventResult, OrderView, PostEvent, ShopperView, SMSView
+from gateway.settings import Settings
+from gateway.store.base import OrderNotFound, Store
+from gateway.store.records import ConsentChange, EventRecord, OrderRecord, Shopper
+from gateway.texting import Texter
+from gateway.tokens import Tokens
+
+if TYPE_CHECKING:
+    from gateway.callbacks import Callbacks
+
+
+class InvalidField(ValueError):
+    """A request body whose field is well-formed JSON but not an acceptable value."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(f"{field}: {problem}")
+        self.field = field
+        self.problem = problem
+
+
+class Conflict(Exception):
+    """An order with this id exists with another body."""
+
+
+class ConsentRefusedError(Exception):
+    def __init__(self, refused: ConsentRefused) -> None:
+        super().__init__(refused.message)
+        self.code = refused.code
+
+
+class Orders:
+    """The order side of the gateway. Rules come from gateway.policy; this class loads,
+    decides, stores and then tells the sockets, the customer's phone and the retailer."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        broker: Broker,
+        tokens: Tokens,
+        texter: Texter,
+        metrics: Metrics,
+        *,
+        callbacks: Callbacks | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._settings = settings
+        self._store = store
+        self._broker = broker
+        self._tokens = tokens
+        self._texter = texter
+        self._metrics = metrics
+        self._callbacks = callbacks
+        self._clock = clock
+
+    # views
+
+    def communications(self, order: OrderRecord) -> Communications:
+        retailer = self._settings.retailers.get(order.retailer)
+        return retailer.communications if retailer else Communications.RETAILER
+
+    def chat_state(self, order: OrderRecord) -> ChatState:
+        return chat_state(order.workflow, self.communications(order), order.status)
+
+    def status_url(self, order: OrderRecord) -> str:
+        token = self._tokens.customer(order.id, order.created_at)
+        return f"{self._settings.gateway.public_base_url}/orders/{order.id}?token={token}"
+
+    def view(self, order: OrderRecord) -> OrderView:
+        return OrderView(
+            id=order.id,
+            retailer=order.retailer,
+            workflow=order.workflow.value,
+            status=order.status.value,
+            chat=self.chat_state(order).value,
+            sms=SMSView(opt_in=order.consent.opt_in, source=order.consent.source.value),
+            customer_token=self._tokens.customer(order.id, order.created_at),
+            status_page_url=self.status_url(order),
+            shopper=ShopperView(id=order.shopper.id, name=order.shopper.name) if order.shopper else None,
+        )
+
+    # creation
+
+    async def create(self, retailer: str, body: CreateOrder) -> tuple[OrderView, bool]:
+        """Creates the order, or returns it when the same body comes again (a retry).
+        Raises InvalidField and Conflict."""
+        phone = phones.normalize(body.customer.phone)
+        if phone is None:
+            raise InvalidField("customer.phone", f"expected an E.164 number such as +14155552671, got {body.customer.phone!r}")
+        digest = hashlib.sha256(retailer.encode() + b"\0" + msgspec.json.encode(body)).hexdigest()
+        existing = await self._store.get_order(body.id)
+        if existing is not None:
+            if existing.request_digest != digest:
+                raise Conflict(body.id)
+            return self.view(existing), False
+        now = self._clock()
+        consent = initial_consent(body.workflow, body.sms_opt_in)
+        record = OrderRecord(
+            id=body.id,
+            retailer=retailer,
+            workflow=body.workflow,
+            customer_phone=phone,
+            customer_name=body.customer.name,
+            locale=body.locale,
+            request_digest=digest,
+            consent=consent,
+            consent_log=(ConsentChange(opt_in=consent.opt_in, source=consent.source, at=now),),
+            sender=await self._pick_sender(phone),
+            created_at=now,
+        )
+        stored, created = await self._store.create_order(record)
+        if not created:
+            if stored.request_digest != digest:
+                raise Conflict(body.id)
+            return self.view(stored), False
+        await self._store.set_route(phone, record.sender, record.id)
+        return self.view(stored), True
+
+    async def _pick_sender(self, phone: str) -> str:
+        """A pool number no open order of this phone uses; when every number is taken, the one
+        fewest open orders share (inbound texts then go to the most recently active)."""
+        pool = self._settings.sms.numbers
+        in_use = [o.sender for o in await self._store.orders_of_phone(phone) if o.status not in FINAL]
+        free = [number for number in pool if number not in in_use]
+        if free:
+            return free[0]
+        return min(pool, key=in_use.count)
+
+    # events
+
+    async def apply_event(self, order_id: str, body: PostEvent) -> EventResult:
+        """Records an event and, when it moves the order, tells everyone. Raises InvalidField
+        and gateway.store.base.OrderNotFound."""
+        order = await self._store.get_order(order_id)
+        if order is None:
+            raise OrderNotFound(order_id)
+        reason = invalid_event_reason(order.workflow, body.event_name)
+        if reason:
+            raise InvalidField("event_name", reason)
+        if body.occurred_at is not None:
+            try:
+                parse_iso(body.occurred_at)
+            except ValueError as exc:
+                raise InvalidField("occurred_at", f"expected an RFC 3339 timestamp: {exc}") from None
+        now = self._clock()
+
+        def change(record: OrderRecord):
+            if body.event_id in record.seen_event_ids():
+                return None, (False, record, None)
+            transition = on_event(record.status, (), body.event_id, body.event_name)
+            event = EventRecord(
+                event_id=body.event_id, event_name=body.event_name, occurred_at=body.occurred_at,
+                received_at=now, applied=transition.applied,
+            )
+            shopper = record.shopper
+            if body.shopper is not None and record.status not in FINAL:
+                shopper = Shopper(id=body.shopper.id, name=body.shopper.name)
+            updated = msgspec.structs.replace(
+                record,
+                events=(*record.events, event),
+                status=transition.status,
+                shopper=shopper,
+                closed_at=now if transition.status in FINAL and transition.applied else record.closed_at,
+            )
+            return updated, (transition.applied, updated, event)
+
+        applied, updated, event = await self._store.update_order(order_id, change)
+        if applied:
+            await self._announce(updated, event)
+        return EventResult(applied=applied, status=updated.status.value)
+
+    async def _announce(self, order: OrderRecord, event: EventRecord) -> None:
+        frame = messages.StatusFrame(
+            order_id=order.id, status=order.status.value, chat=self.chat_state(order).value
+        )
+        await self._broker.publish(order_channel(order.id), messages.encode(frame))
+        await self._texter.notify(order, event.event_name, event.event_id, self.status_url(order))
+        if self._callbacks is not None:
+            await self._callbacks.enqueue(order, event)
+        if order.status in FINAL:
+            await self._store.expire_order(order.id, self._settings.gateway.chat_retention_seconds)
+
+    # consent
+
+    async def set_consent(self, order_id: str, opt_in: bool, source: ConsentSource) -> SMSView:
+        """The page's switch (customer) or customer experience (support) sets consent.
+        Raises ConsentRefusedError and OrderNotFound."""
+        order = await self._store.get_order(order_id)
+        if order is None:
+            raise OrderNotFound(order_id)
+        block = await self._store.block(order.customer_phone, order.sender)
+        now = self._clock()
+
+        def change(record: OrderRecord):
+            decided = on_consent_request(record.consent, opt_in, source, block.keyword)
+            if isinstance(decided, ConsentRefused):
+                return None, decided
+            log = (*record.consent_log, ConsentChange(opt_in=decided.opt_in, source=decided.source, at=now))
+            return msgspec.structs.replace(record, consent=decided, consent_log=log), decided
+
+        decided = await self._store.update_order(order_id, change)
+        if isinstance(decided, ConsentRefused):
+            raise ConsentRefusedError(decided)
+        return SMSView(opt_in=decided.opt_in, source=decided.source.value)

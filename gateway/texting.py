@@ -1,0 +1,178 @@
+"""Texter: every text to a customer, from the moment it is decided to its last receipt."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+import msgspec
+
+from gateway import messages, templates
+from gateway.broker.base import Broker, order_channel
+from gateway.jobs.base import Job, JobQueue
+from gateway.jobs.worker import Retry, backoff
+from gateway.metrics import Metrics
+from gateway.phones import mask
+from gateway.policy import receipts
+from gateway.policy.consent import may_text
+from gateway.policy.lifecycle import Communications
+from gateway.settings import Settings
+from gateway.sms.base import OutboundSMS, SendFailed, SMSTransport
+from gateway.store.base import Store
+from gateway.store.records import OrderRecord, TextRef
+
+log = logging.getLogger("gateway.texting")
+
+KIND = "text"
+RETRY_FOR = 3600.0  # a text the provider keeps refusing with 429/5xx is given up after an hour
+TEXT_REF_TTL = 7 * 86400
+UNSUBSCRIBED = 21610  # Twilio: the recipient has opted out of this sender
+
+
+class TextJob(msgspec.Struct, frozen=True):
+    order_id: str
+    body: str
+    seq: int | None = None  # the shopper message this carries; None for a notification
+
+
+_encode = msgspec.json.encode
+_decode_job = msgspec.json.Decoder(TextJob).decode
+
+
+class Texter:
+    """Decides, queues and sends texts. A text is put on the durable job queue and sent by
+    whichever node's worker claims it; consent is checked again right before the provider
+    call, so a STOP that lands while a text waits still stops it."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        broker: Broker,
+        queue: JobQueue,
+        transport: SMSTransport,
+        metrics: Metrics,
+        *,
+        clock: Callable[[], float] = time.time,
+        kick: Callable[[], None] = lambda: None,
+    ) -> None:
+        self._settings = settings
+        self._store = store
+        self._broker = broker
+        self._queue = queue
+        self._transport = transport
+        self._metrics = metrics
+        self._clock = clock
+        self.kick = kick
+
+    def _communications(self, order: OrderRecord) -> Communications:
+        retailer = self._settings.retailers.get(order.retailer)
+        return retailer.communications if retailer else Communications.RETAILER
+
+    async def _may_text(self, order: OrderRecord) -> bool:
+        block = await self._store.block(order.customer_phone, order.sender)
+        return may_text(self._communications(order), order.consent, block.any)
+
+    def render(self, order: OrderRecord, template: str, status_url: str) -> str:
+        retailer = self._settings.retailers.get(order.retailer)
+        values = {
+            "retailer": retailer.name if retailer else order.retailer,
+            "shopper": order.shopper.name if order.shopper else templates.SHOPPER_FALLBACK,
+            "status_url": status_url,
+            "order_id": order.id,
+            "sender_number": order.sender,
+        }
+        return templates.render(template, values)[: templates.MAX_SMS]
+
+    async def notify(self, order: OrderRecord, event_name: str, event_id: str, status_url: str) -> None:
+        """Queues the status text for an applied event, if the retailer's templates have one."""
+        retailer = self._settings.retailers.get(order.retailer)
+        template = templates.template_for(event_name, retailer.templates if retailer else {})
+        if not template or not await self._may_text(order):
+            return
+        job = TextJob(order_id=order.id, body=self.render(order, template, status_url))
+        await self._put(f"{order.id}:event:{event_id}", job)
+
+    async def relay(self, order: OrderRecord, seq: int, text: str) -> None:
+        """Queues a shopper's chat message as a text to the customer, or reports not_sent."""
+        if not await self._may_text(order):
+            await self._set_state(order.id, seq, "not_sent")
+            return
+        await self._put(f"{order.id}:message:{seq}", TextJob(order_id=order.id, body=text, seq=seq))
+        await self._set_state(order.id, seq, "queued")
+
+    async def _put(self, job_id: str, job: TextJob) -> None:
+        now = self._clock()
+        await self._queue.put(Job(id=job_id, kind=KIND, payload=_encode(job), first_at=now), now)
+        self.kick()
+
+    async def handle(self, job: Job) -> Retry | None:
+        """The worker's handler: one attempt at sending one queued text."""
+        text = _decode_job(job.payload)
+        order = await self._store.get_order(text.order_id)
+        if order is None:
+            return None  # purged meanwhile
+        if not await self._may_text(order):
+            if text.seq is not None:
+                await self._set_state(order.id, text.seq, "not_sent")
+            return None
+        message = OutboundSMS(
+            to=order.customer_phone, sender=order.sender, body=text.body,
+            status_callback=f"{self._settings.gateway.public_base_url}/twilio/status",
+        )
+        try:
+            sent = await self._transport.send(message)
+        except SendFailed as exc:
+            return await self._failed(order, text, job, exc)
+        await self._store.link_text(
+            sent.sid,
+            TextRef(order_id=order.id, phone=order.customer_phone, sender=order.sender, seq=text.seq),
+            TEXT_REF_TTL,
+        )
+        await self._store.set_route(order.customer_phone, order.sender, order.id)
+        state = receipts.normalize(sent.status) or "queued"
+        if text.seq is None:
+            self._metrics.texts.labels(state).inc()
+        else:
+            await self._set_state(order.id, text.seq, state)
+        return None
+
+    async def _failed(self, order: OrderRecord, text: TextJob, job: Job, exc: SendFailed) -> Retry | None:
+        if exc.retryable and self._clock() - job.first_at < RETRY_FOR:
+            log.warning("text for order %s refused for now (%s); retrying", order.id, exc)
+            return Retry(after=backoff(job.attempts, 1.0, 120.0))
+        log.warning(
+            "text for order %s to %s failed for good (code %s): %s",
+            order.id, mask(order.customer_phone), exc.code, exc,
+        )
+        if exc.code == UNSUBSCRIBED:
+            await self._store.set_blocked(order.customer_phone, order.sender, True)
+        if text.seq is None:
+            self._metrics.texts.labels("failed").inc()
+        else:
+            await self._set_state(order.id, text.seq, "failed")
+        return None
+
+    async def on_status(self, sid: str, status: str, error_code: int | None) -> None:
+        """A provider's delivery report for one of our texts."""
+        ref = await self._store.text_ref(sid)
+        if ref is None:
+            return
+        if error_code == UNSUBSCRIBED:
+            await self._store.set_blocked(ref.phone, ref.sender, True)
+        state = receipts.normalize(status)
+        if state is None:
+            return
+        if ref.seq is None:
+            self._metrics.texts.labels(state).inc()
+        else:
+            await self._set_state(ref.order_id, ref.seq, state)
+
+    async def _set_state(self, order_id: str, seq: int, state: str) -> None:
+        """Moves a shopper message's SMS state forward and tells the order's sockets."""
+        if not await self._store.advance_text_state(order_id, seq, state):
+            return
+        self._metrics.texts.labels(state).inc()
+        frame = messages.Receipt(order_id=order_id, seq=seq, sms=state)
+        await self._broker.publish(order_channel(order_id), messages.encode(frame))

@@ -1,0 +1,185 @@
+"""Runs the gateway under uvicorn on a free port, and talks to it like a client would."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+import httpx
+import pytest
+import uvicorn
+import websockets
+from websockets.asyncio.client import ClientConnection
+
+from gateway import settings as settings_module
+from gateway.app import create_app
+from gateway.cli import MAX_WS_FRAME
+from gateway.settings import Settings
+
+OPERATOR_KEY = "op-test-key"
+RETAILER_KEY = "rk-demo-test"
+OTHER_RETAILER_KEY = "rk-other-test"
+SECRET = "test-secret"
+FRAME_TIMEOUT = 5.0
+
+
+def base_config(**sections: dict) -> dict:
+    """A test config: two platform retailers ("demo", "other"), console SMS, embedded.
+    Keyword sections are merged over it (e.g. sms={"provider": "twilio", ...})."""
+    raw: dict = {
+        "gateway": {"secret": SECRET, "operator_key": OPERATOR_KEY},
+        "sms": {"numbers": ["+15005550006", "+15005550007"]},
+        "retailers": {
+            "demo": {"name": "Demo Grocer", "api_key": RETAILER_KEY},
+            "other": {"name": "Other Grocer", "api_key": OTHER_RETAILER_KEY},
+        },
+    }
+    for section, values in sections.items():
+        if section == "retailers":
+            raw["retailers"] = {**raw["retailers"], **values}
+        else:
+            raw[section] = {**raw.get(section, {}), **values}
+    return raw
+
+
+class _Server(uvicorn.Server):
+    """A uvicorn server that says when it accepts connections."""
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self.ready = asyncio.Event()
+
+    async def startup(self, sockets=None) -> None:
+        await super().startup(sockets=sockets)
+        self.ready.set()
+
+    def install_signal_handlers(self) -> None:  # the test runner owns signals
+        pass
+
+
+@dataclass
+class RunningGateway:
+    url: str
+    settings: Settings
+    services: dict
+    http: httpx.AsyncClient
+    sockets: list[ClientConnection] = field(default_factory=list)
+
+    def ws_url(self, role: str, token: str) -> str:
+        return f"{self.url.replace('http', 'ws', 1)}/ws/{role}?token={token}"
+
+    async def connect(self, role: str, token: str, **kwargs) -> ClientConnection:
+        ws = await websockets.connect(self.ws_url(role, token), open_timeout=FRAME_TIMEOUT, **kwargs)
+        self.sockets.append(ws)
+        return ws
+
+    # HTTP shortcuts with the test keys
+
+    async def create_order(self, order_id: str, *, key: str = RETAILER_KEY, **body) -> httpx.Response:
+        payload = {"id": order_id, "workflow": "delivery", "customer": {"phone": "+15551230001"}, **body}
+        return await self.http.post("/v1/orders", json=payload, headers=auth(key))
+
+    async def event(
+        self, order_id: str, event_name: str, event_id: str | None = None, *, key: str = OPERATOR_KEY, **body
+    ) -> httpx.Response:
+        payload = {"event_id": event_id or f"{order_id}-{event_name}", "event_name": event_name, **body}
+        return await self.http.post(f"/v1/orders/{order_id}/events", json=payload, headers=auth(key))
+
+    async def shopper_token(self, shopper_id: str = "shopper-1") -> str:
+        response = await self.http.post(f"/v1/shoppers/{shopper_id}/tokens", headers=auth(OPERATOR_KEY))
+        assert response.status_code == 201, response.text
+        return response.json()["token"]
+
+    async def picking_order(self, order_id: str, shopper_id: str = "shopper-1", **body) -> dict:
+        """An order whose chat is open, assigned to `shopper_id`. Returns the create view."""
+        created = await self.create_order(order_id, **body)
+        assert created.status_code == 201, created.text
+        picked = await self.event(order_id, "picking", shopper={"id": shopper_id, "name": "Alex"})
+        assert picked.json() == {"applied": True, "status": "picking"}, picked.text
+        return created.json()
+
+
+def auth(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+def free_socket() -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(128)
+    return sock
+
+
+@asynccontextmanager
+async def running_gateway(raw: dict | None = None, **create_kwargs) -> AsyncIterator[RunningGateway]:
+    """The gateway under uvicorn on a free port. `raw` is a config dict (default
+    `base_config()`); its public_url is set to the server's own URL unless given, so Twilio
+    signatures and status links match. `create_kwargs` go to create_app (injected fakes)."""
+    sock = free_socket()
+    url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    raw = raw if raw is not None else base_config()
+    raw = {**raw, "gateway": {"public_url": url, **raw.get("gateway", {})}}
+    settings, _ = settings_module.parse(raw, {})
+    app = create_app(settings, **create_kwargs)
+    config = uvicorn.Config(app, lifespan="on", log_level="warning", ws_max_size=MAX_WS_FRAME)
+    server = _Server(config)
+    serving = asyncio.create_task(server.serve(sockets=[sock]))
+    ready = asyncio.create_task(server.ready.wait())
+    done, _ = await asyncio.wait({serving, ready}, timeout=15, return_when=asyncio.FIRST_COMPLETED)
+    if ready not in done:
+        ready.cancel()
+        server.should_exit = True
+        await asyncio.gather(serving, return_exceptions=True)
+        sock.close()
+        raise RuntimeError("the gateway did not start (see the log above)")
+    try:
+        async with httpx.AsyncClient(base_url=url, trust_env=False, timeout=FRAME_TIMEOUT) as http:
+            gateway = RunningGateway(url=url, settings=settings, services=app.state.services, http=http)
+            try:
+                yield gateway
+            finally:
+                for ws in gateway.sockets:
+                    await ws.close()
+    finally:
+        server.should_exit = True
+        await serving
+        sock.close()
+
+
+@pytest.fixture
+async def gateway() -> AsyncIterator[RunningGateway]:
+    """The gateway in embedded mode with console SMS and the test config."""
+    async with running_gateway() as running:
+        yield running
+
+
+async def next_frame(ws: ClientConnection, timeout: float = FRAME_TIMEOUT) -> dict:
+    return json.loads(await asyncio.wait_for(ws.recv(), timeout))
+
+
+async def frame_of(ws: ClientConnection, type_: str, timeout: float = FRAME_TIMEOUT) -> dict:
+    """The next frame of this type, skipping other types (typing, read, status...)."""
+    async def find() -> dict:
+        while True:
+            frame = json.loads(await ws.recv())
+            if frame["type"] == type_:
+                return frame
+
+    return await asyncio.wait_for(find(), timeout)
+
+
+async def join(ws: ClientConnection, order_id: str, after: int | None = None) -> dict:
+    frame: dict = {"type": "join", "order_id": order_id}
+    if after is not None:
+        frame["after"] = after
+    await ws.send(json.dumps(frame))
+    return await frame_of(ws, "joined")
+
+
+async def send_text(ws: ClientConnection, order_id: str, text: str, client_id: str) -> None:
+    await ws.send(json.dumps({"type": "send", "order_id": order_id, "client_id": client_id, "text": text}))
