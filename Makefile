@@ -1,0 +1,28 @@
+# A newcomer needs two commands: `make run` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+
+.PHONY: run test install system-deps bench clean
+
+$(BIN)/gateway: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(BIN)/gateway
+
+## Start the gateway with the embedded defaults (no Redis, texts on the console) and print where to click.
+run: install
+	$(BIN)/gateway serve
+
+## Install what the suite needs (redis-server, chromium, the Twilio mock) and run every test.
+test: install system-deps
+	$(BIN)/python -m pytest
+
+system-deps:
+	scripts/install-system-deps
+
+clean:
+	rm -rf $(VENV) .pytest_cache
