@@ -1,0 +1,184 @@
+"""The Broker contract (gateway/broker/base.py), proven against MemoryBroker and RedisBroker."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+import redis.asyncio as aioredis
+
+from gateway.broker.base import Broker, BrokerUnavailable
+from gateway.broker.memory import MemoryBroker
+from gateway.broker.redis import RedisBroker
+from support.redis_server import RedisServer
+
+pytestmark = pytest.mark.integration
+
+TIMEOUT = 5.0
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def broker(request: pytest.FixtureRequest) -> AsyncIterator[Broker]:
+    broker = MemoryBroker() if request.param == "memory" else RedisBroker(request.getfixturevalue("redis_url"))
+    await broker.start()
+    yield broker
+    await broker.close()
+
+
+@pytest.fixture
+def channel() -> str:
+    return f"{{order:{uuid.uuid4().hex}}}:frames"
+
+
+@pytest.fixture
+async def redis_client(redis_url: str) -> AsyncIterator[aioredis.Redis]:
+    client = aioredis.Redis.from_url(redis_url)
+    yield client
+    await client.aclose()
+
+
+async def next_payload(payloads: AsyncIterator[bytes]) -> bytes:
+    return await asyncio.wait_for(anext(payloads), TIMEOUT)
+
+
+async def subscriber_count(client: aioredis.Redis, channel: str) -> int:
+    [(_, count)] = await client.pubsub_numsub(channel)
+    return count
+
+
+# both brokers ------------------------------------------------------------------------------
+
+
+async def test_publisher_receives_its_own_payloads_in_order(broker: Broker, channel: str) -> None:
+    async with broker.subscribe(channel) as payloads:
+        for payload in (b"one", b"two", b"three"):
+            await broker.publish(channel, payload)
+        assert [await next_payload(payloads) for _ in range(3)] == [b"one", b"two", b"three"]
+    assert await broker.ping()
+
+
+async def test_payloads_stay_on_their_channel(broker: Broker, channel: str) -> None:
+    async with broker.subscribe(channel) as payloads:
+        await broker.publish(channel + "-other", b"elsewhere")
+        await broker.publish(channel, b"here")
+        assert await next_payload(payloads) == b"here"
+
+
+async def test_two_subscribers_both_receive_and_one_leaving_keeps_the_other(
+    broker: Broker, channel: str
+) -> None:
+    async with broker.subscribe(channel) as staying:
+        async with broker.subscribe(channel) as leaving:
+            await broker.publish(channel, b"both")
+            assert await next_payload(staying) == b"both"
+            assert await next_payload(leaving) == b"both"
+        await broker.publish(channel, b"still")
+        assert await next_payload(staying) == b"still"
+
+
+# redis -----------------------------------------------------------------------------------
+
+
+async def test_subscription_is_live_when_subscribe_returns(
+    redis_url: str, redis_client: aioredis.Redis, channel: str
+) -> None:
+    broker = RedisBroker(redis_url)
+    await broker.start()
+    try:
+        async with broker.subscribe(channel) as payloads:
+            # Published by another client straight away: the SUBSCRIBE must be confirmed.
+            await redis_client.publish(channel, b"first")
+            assert await next_payload(payloads) == b"first"
+    finally:
+        await broker.close()
+
+
+async def test_payload_crosses_nodes(redis_url: str, channel: str) -> None:
+    node_a, node_b = RedisBroker(redis_url), RedisBroker(redis_url)
+    for node in (node_a, node_b):
+        await node.start()
+    try:
+        async with node_a.subscribe(channel) as on_a, node_b.subscribe(channel) as on_b:
+            await node_a.publish(channel, b"from a")
+            assert (await next_payload(on_a), await next_payload(on_b)) == (b"from a", b"from a")
+    finally:
+        for node in (node_a, node_b):
+            await node.close()
+
+
+async def test_one_redis_subscription_per_channel_released_by_the_last_subscriber(
+    redis_url: str, redis_client: aioredis.Redis, channel: str
+) -> None:
+    broker = RedisBroker(redis_url)
+    await broker.start()
+    try:
+        async with broker.subscribe(channel):
+            async with broker.subscribe(channel):
+                assert await subscriber_count(redis_client, channel) == 1
+            assert await subscriber_count(redis_client, channel) == 1
+        assert await subscriber_count(redis_client, channel) == 0
+        async with broker.subscribe(channel) as payloads:  # and it can come back
+            await redis_client.publish(channel, b"again")
+            assert await next_payload(payloads) == b"again"
+    finally:
+        await broker.close()
+
+
+async def test_leaving_on_cancellation_unsubscribes(
+    redis_url: str, redis_client: aioredis.Redis, channel: str
+) -> None:
+    broker = RedisBroker(redis_url)
+    await broker.start()
+    entered = asyncio.Event()
+
+    async def listen() -> None:
+        async with broker.subscribe(channel) as payloads:
+            entered.set()
+            await anext(payloads)
+
+    try:
+        task = asyncio.create_task(listen())
+        await asyncio.wait_for(entered.wait(), TIMEOUT)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert await subscriber_count(redis_client, channel) == 0
+    finally:
+        await broker.close()
+
+
+async def test_outage_fails_publishes_then_resubscribes_and_signals_the_gap(
+    restartable_redis: RedisServer, channel: str
+) -> None:
+    broker = RedisBroker(restartable_redis.url, backoff_cap=0.2)
+    await broker.start()
+    try:
+        async with broker.subscribe(channel) as payloads:
+            await restartable_redis.astop()
+            with pytest.raises(BrokerUnavailable):
+                await broker.publish(channel, b"lost")
+            assert not await broker.ping()
+            await restartable_redis.astart()
+            # Re-subscribed: the empty payload says "you may have missed some".
+            assert await next_payload(payloads) == b""
+            await broker.publish(channel, b"after")
+            assert await next_payload(payloads) == b"after"
+            assert await broker.ping()
+    finally:
+        await broker.close()
+
+
+async def test_subscribing_while_redis_is_down_fails_clearly(
+    restartable_redis: RedisServer, channel: str
+) -> None:
+    broker = RedisBroker(restartable_redis.url, confirm_timeout=0.3)
+    await broker.start()
+    try:
+        await restartable_redis.astop()
+        with pytest.raises(BrokerUnavailable, match="SUBSCRIBE"):
+            async with broker.subscribe(channel):
+                pass
+    finally:
+        await broker.close()

@@ -1,0 +1,334 @@
+"""The Store contract (gateway/store/base.py), proven against MemoryStore and RedisStore."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+
+import msgspec
+import pytest
+import redis.asyncio as aioredis
+
+from gateway import messages
+from gateway.broker.base import Broker, order_channel
+from gateway.broker.memory import MemoryBroker
+from gateway.broker.redis import RedisBroker
+from gateway.policy.consent import Consent, ConsentSource
+from gateway.policy.lifecycle import Workflow
+from gateway.store.base import OrderNotFound, Store, StoreUnavailable
+from gateway.store.memory import MemoryStore
+from gateway.store.records import Block, Draft, OrderRecord, TextRef
+from gateway.store.redis import RedisStore
+from support.redis_server import RedisServer
+
+pytestmark = pytest.mark.integration
+
+TIMEOUT = 5.0
+SENDER = "+15005550006"
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1_700_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@dataclass
+class Backend:
+    """A store, a second node's store on the same data, and a broker that sees its publishes."""
+
+    store: Store
+    other: Store
+    broker: Broker
+    clock: FakeClock | None  # None: real time (Redis TTLs)
+    redis: aioredis.Redis | None
+
+    def elapse(self, seconds: float) -> None:
+        """Moves a fake clock on; with Redis, real time passes while the test polls."""
+        if self.clock is not None:
+            self.clock.now += seconds
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def backend(request: pytest.FixtureRequest) -> AsyncIterator[Backend]:
+    if request.param == "memory":
+        broker, clock = MemoryBroker(), FakeClock()
+        store = MemoryStore(broker, clock=clock)
+        yield Backend(store=store, other=store, broker=broker, clock=clock, redis=None)
+        return
+    url = request.getfixturevalue("redis_url")
+    store, other, broker = RedisStore(url), RedisStore(url), RedisBroker(url)
+    client = aioredis.Redis.from_url(url)
+    for part in (store, other, broker):
+        await part.start()
+    yield Backend(store=store, other=other, broker=broker, clock=None, redis=client)
+    for part in (store, other, broker):
+        await part.close()
+    await client.aclose()
+
+
+def new_order(phone: str | None = None, created_at: float = 1_700_000_000.0) -> OrderRecord:
+    return OrderRecord(
+        id=f"o-{uuid.uuid4().hex}",
+        retailer="demo",
+        workflow=Workflow.DELIVERY,
+        customer_phone=phone or f"+1555{uuid.uuid4().int % 10**7:07d}",
+        request_digest="digest",
+        consent=Consent(opt_in=True, source=ConsentSource.ORDER),
+        sender=SENDER,
+        created_at=created_at,
+    )
+
+
+def draft(text: str = "hello", client_id: str | None = None, sender: str = "customer") -> Draft:
+    return Draft(
+        id=f"m-{uuid.uuid4().hex}", sender=sender, via="web", text=text,  # type: ignore[arg-type]
+        at="2024-05-01T12:00:00.000Z", client_id=client_id,
+    )
+
+
+async def until(condition: Callable[[], object]) -> None:
+    """Awaits `condition()` (a coroutine function) until it is truthy, within TIMEOUT."""
+
+    async def poll() -> None:
+        while not await condition():  # type: ignore[misc]
+            pass
+
+    await asyncio.wait_for(poll(), TIMEOUT)
+
+
+# orders ---------------------------------------------------------------------------------
+
+
+async def test_creating_an_order_twice_keeps_the_first(backend: Backend) -> None:
+    order = new_order()
+    assert await backend.store.create_order(order) == (order, True)
+    retry = msgspec.structs.replace(order, request_digest="another body")
+    assert await backend.other.create_order(retry) == (order, False)
+    assert await backend.other.get_order(order.id) == order
+
+
+async def test_unknown_order_is_none_and_cannot_be_updated(backend: Backend) -> None:
+    assert await backend.store.get_order("o-missing") is None
+    with pytest.raises(OrderNotFound):
+        await backend.store.update_order("o-missing", lambda record: (record, None))
+
+
+async def test_concurrent_updates_all_land(backend: Backend) -> None:
+    order = new_order()
+    await backend.store.create_order(order)
+
+    def add(state: str) -> Callable[[OrderRecord], tuple[OrderRecord, str]]:
+        def change(record: OrderRecord) -> tuple[OrderRecord, str]:
+            return msgspec.structs.replace(record, replied_states=(*record.replied_states, state)), state
+
+        return change
+
+    stores = [backend.store, backend.other]
+    results = await asyncio.gather(
+        *(stores[i % 2].update_order(order.id, add(f"s{i}")) for i in range(20))
+    )
+    assert sorted(results) == sorted(f"s{i}" for i in range(20))
+    stored = await backend.store.get_order(order.id)
+    assert stored is not None and sorted(stored.replied_states) == sorted(results)
+
+
+async def test_update_that_writes_nothing_returns_its_result(backend: Backend) -> None:
+    order = new_order()
+    await backend.store.create_order(order)
+    assert await backend.store.update_order(order.id, lambda record: (None, "unchanged")) == "unchanged"
+    assert await backend.store.get_order(order.id) == order
+
+
+async def test_orders_of_phone_are_oldest_first_and_only_that_phone(backend: Backend) -> None:
+    phone = f"+1555{uuid.uuid4().int % 10**7:07d}"
+    newer, older = new_order(phone, created_at=200.0), new_order(phone, created_at=100.0)
+    for order in (newer, older, new_order()):
+        await backend.store.create_order(order)
+    assert [o.id for o in await backend.other.orders_of_phone(phone)] == [older.id, newer.id]
+
+
+# chat -----------------------------------------------------------------------------------
+
+
+async def test_appended_message_is_published_as_its_message_frame(backend: Backend) -> None:
+    order = new_order()
+    await backend.store.create_order(order)
+    async with backend.broker.subscribe(order_channel(order.id)) as payloads:
+        message, created = await backend.store.append_message(order.id, draft("héllo \"you\"", "c1"))
+        payload = await asyncio.wait_for(anext(payloads), TIMEOUT)
+    assert created and message.seq == 1 and message.text == 'héllo "you"' and message.client_id == "c1"
+    frame = messages.MessageFrame(order_id=order.id, message=message)
+    assert messages.decode_server(payload) == frame
+    assert payload == messages.encode(frame)
+
+
+async def test_client_id_retry_returns_the_same_message_without_a_new_publish(backend: Backend) -> None:
+    order = new_order()
+    await backend.store.create_order(order)
+    async with backend.broker.subscribe(order_channel(order.id)) as payloads:
+        first, created = await backend.store.append_message(order.id, draft("hi", "c1"))
+        retried, again = await backend.other.append_message(order.id, draft("hi", "c1"))
+        # The same client_id from the other side is another message.
+        shopper, _ = await backend.store.append_message(order.id, draft("yo", "c1", sender="shopper"))
+        seqs = [messages.decode_server(await asyncio.wait_for(anext(payloads), TIMEOUT)).message.seq
+                for _ in range(2)]
+    assert (created, again) == (True, False)
+    assert retried == first
+    assert shopper.seq == 2
+    assert seqs == [1, 2]  # nothing was published for the retry
+    assert await backend.store.last_seq(order.id) == 2
+
+
+async def test_concurrent_appends_get_every_seq_once(backend: Backend) -> None:
+    order = new_order()
+    await backend.store.create_order(order)
+    stores = [backend.store, backend.other]
+    results = await asyncio.gather(
+        *(stores[i % 2].append_message(order.id, draft(f"m{i}")) for i in range(30)),
+        *(stores[i % 2].append_message(order.id, draft("retried", "same")) for i in range(5)),
+    )
+    assert sum(created for _, created in results) == 31
+    assert sorted({message.seq for message, _ in results}) == list(range(1, 32))
+    history = await backend.other.messages(order.id, after=0, limit=100)
+    assert [message.seq for message in history] == list(range(1, 32))
+    assert await backend.store.last_seq(order.id) == 31
+
+
+async def test_messages_after_and_limit(backend: Backend) -> None:
+    order = new_order()
+    await backend.store.create_order(order)
+    for i in range(5):
+        await backend.store.append_message(order.id, draft(f"m{i}"))
+    assert [m.text for m in await backend.store.messages(order.id, after=2, limit=2)] == ["m2", "m3"]
+    assert [m.seq for m in await backend.store.messages(order.id, after=3, limit=10)] == [4, 5]
+    assert await backend.store.messages(order.id, after=5, limit=10) == []
+
+
+async def test_chat_of_an_unknown_order(backend: Backend) -> None:
+    assert await backend.store.messages("o-missing", after=0, limit=10) == []
+    assert await backend.store.last_seq("o-missing") == 0
+    with pytest.raises(OrderNotFound):
+        await backend.store.append_message("o-missing", draft())
+
+
+# retention ------------------------------------------------------------------------------
+
+
+async def test_expired_order_leaves_nothing_behind(backend: Backend) -> None:
+    order = new_order()
+    await backend.store.create_order(order)
+    await backend.store.append_message(order.id, draft("before"))
+    await backend.store.set_route(order.customer_phone, SENDER, order.id)
+    await backend.store.expire_order(order.id, 0.5)
+    # Written after the expiry was set: these must go with the order too.
+    await backend.store.append_message(order.id, draft("after", "c1"))
+    await backend.store.advance_text_state(order.id, 2, "queued")
+    backend.elapse(0.5)
+
+    async def gone() -> bool:
+        return await backend.store.get_order(order.id) is None
+
+    await until(gone)
+    assert await backend.store.messages(order.id, after=0, limit=10) == []
+    assert await backend.store.last_seq(order.id) == 0
+    assert await backend.store.route(order.customer_phone, SENDER) is None
+    assert await backend.store.orders_of_phone(order.customer_phone) == []
+    if backend.redis is not None:
+        assert [key async for key in backend.redis.scan_iter(match=f"*{order.id}*")] == []
+        phone_keys = [f"phone:{order.customer_phone}:{name}" for name in ("orders", "routes")]
+        assert await backend.redis.exists(*phone_keys) == 0
+
+
+# phones ---------------------------------------------------------------------------------
+
+
+async def test_route_is_per_phone_and_sender(backend: Backend) -> None:
+    first, second = new_order(), new_order()
+    for order in (first, second):
+        await backend.store.create_order(order)
+    phone = first.customer_phone
+    assert await backend.store.route(phone, SENDER) is None
+    await backend.store.set_route(phone, SENDER, first.id)
+    await backend.store.set_route(phone, SENDER, second.id)
+    assert await backend.other.route(phone, SENDER) == second.id
+    assert await backend.other.route(phone, "+15005550007") is None
+
+
+async def test_keyword_block_covers_every_sender_and_sender_block_one(backend: Backend) -> None:
+    phone, other_sender = f"+1555{uuid.uuid4().int % 10**7:07d}", "+15005550007"
+    assert await backend.store.block(phone, SENDER) == Block(keyword=False, sender=False)
+    await backend.store.set_blocked(phone, SENDER, True)
+    assert await backend.other.block(phone, SENDER) == Block(keyword=False, sender=True)
+    assert await backend.other.block(phone, other_sender) == Block(keyword=False, sender=False)
+    await backend.store.set_blocked(phone, None, True)
+    assert await backend.other.block(phone, other_sender) == Block(keyword=True, sender=False)
+    await backend.store.set_blocked(phone, None, False)
+    await backend.store.set_blocked(phone, SENDER, False)
+    assert not (await backend.other.block(phone, SENDER)).any
+
+
+# texts ----------------------------------------------------------------------------------
+
+
+async def test_first_sight_is_true_once_per_ttl(backend: Backend) -> None:
+    key = f"event-{uuid.uuid4().hex}"
+    assert await backend.store.first_sight(key, 0.2)
+    assert not await backend.other.first_sight(key, 0.2)
+    backend.elapse(0.2)
+
+    async def seen_afresh() -> bool:
+        return await backend.store.first_sight(key, 0.2)
+
+    await until(seen_afresh)
+
+
+async def test_text_ref_is_found_by_sid(backend: Backend) -> None:
+    sid, ref = f"SM{uuid.uuid4().hex}", TextRef(order_id="o-1", phone="+15551234567", sender=SENDER, seq=3)
+    assert await backend.store.text_ref(sid) is None
+    await backend.store.link_text(sid, ref, 60)
+    assert await backend.other.text_ref(sid) == ref
+
+
+async def test_text_state_only_moves_forward(backend: Backend) -> None:
+    order = new_order()
+    await backend.store.create_order(order)
+    moves = [("queued", True), ("sent", True), ("queued", False), ("delivered", True), ("failed", False)]
+    assert [await backend.store.advance_text_state(order.id, 1, state) for state, _ in moves] == [
+        moved for _, moved in moves
+    ]
+    assert await backend.other.advance_text_state(order.id, 2, "failed")
+    assert not await backend.other.advance_text_state(order.id, 2, "delivered")
+    assert not await backend.store.advance_text_state("o-missing", 1, "queued")
+
+
+# redis outages ----------------------------------------------------------------------------
+
+
+async def test_redis_outage_raises_store_unavailable_and_acked_messages_survive(
+    restartable_redis: RedisServer,
+) -> None:
+    store = RedisStore(restartable_redis.url)
+    order = new_order()
+    try:
+        await store.create_order(order)
+        acked, _ = await store.append_message(order.id, draft("before", "c1"))
+        await restartable_redis.astop()
+        assert not await store.ping()
+        with pytest.raises(StoreUnavailable):
+            await store.append_message(order.id, draft("during"))
+        with pytest.raises(StoreUnavailable):
+            await store.get_order(order.id)
+        await restartable_redis.astart()
+        assert await store.ping()
+        assert await store.messages(order.id, after=0, limit=10) == [acked]
+        # The restarted Redis has no scripts cached; appending loads it again.
+        after, created = await store.append_message(order.id, draft("after"))
+        assert created and after.seq == 2
+        assert await store.append_message(order.id, draft("before", "c1")) == (acked, False)
+    finally:
+        await store.close()
