@@ -102,7 +102,9 @@ async def test_wrong_credentials_are_not_retried(fake_twilio):
 
 
 async def test_numbers_and_text_stay_out_of_errors_and_logs(transport, fake_twilio, caplog):
-    fake_twilio.fail_next(status=400, code=21211, message=f"The 'To' number {CUSTOMER} is not a valid phone number.")
+    fake_twilio.fail_next(
+        status=400, code=21211, message=f"The 'To' number {CUSTOMER} is not a valid phone number."
+    )
     caplog.set_level(logging.DEBUG, logger="gateway")
     with pytest.raises(SendFailed) as failed:
         await transport.send(TEXT)
@@ -129,7 +131,9 @@ async def test_unreachable_twilio_is_retryable():
 
 async def test_an_injected_client_is_left_open_for_its_owner(fake_twilio):
     async with httpx.AsyncClient(trust_env=False) as http:
-        transport = TwilioTransport(fake_twilio.account_sid, fake_twilio.auth_token, fake_twilio.base_url, http=http)
+        transport = TwilioTransport(
+            fake_twilio.account_sid, fake_twilio.auth_token, fake_twilio.base_url, http=http
+        )
         await transport.start()
         await transport.send(TEXT)
         await transport.close()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import collections
+import contextlib
 import secrets
 import socket
 import subprocess
@@ -56,6 +57,12 @@ class _Failure(msgspec.Struct, frozen=True):
     message: str
 
 
+class _Server(uvicorn.Server):
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:  # the test runner owns SIGINT and SIGTERM
+        yield
+
+
 class FakeTwilio:
     """A local Messages API. `fail_next(...)` queues error answers, used in order; every other
     request with the right credentials gets 201 and a Message with a fresh SM sid."""
@@ -67,7 +74,7 @@ class FakeTwilio:
         self.requests: list[RecordedRequest] = []
         self._failures: collections.deque[_Failure] = collections.deque()
         self._changed = asyncio.Condition()
-        self._server: uvicorn.Server | None = None
+        self._server: _Server | None = None
         self._task: asyncio.Task | None = None
         self.app = Starlette(
             routes=[
@@ -123,7 +130,7 @@ class FakeTwilio:
         # The socket listens already, so clients may connect before uvicorn starts accepting.
         self.base_url = "http://127.0.0.1:%d" % sock.getsockname()[1]
         config = uvicorn.Config(self.app, log_level="warning", lifespan="off")
-        self._server = uvicorn.Server(config)
+        self._server = _Server(config)
         self._sock = sock
         self._task = asyncio.create_task(self._server.serve(sockets=[sock]))
 

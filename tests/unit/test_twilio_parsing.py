@@ -170,7 +170,10 @@ def test_bad_status_callback_is_refused_naming_the_field(form, named):
     [
         ("https://gw.example", "/twilio/inbound", "", "https://gw.example/twilio/inbound"),
         ("https://gw.example/", "/twilio/inbound", "", "https://gw.example/twilio/inbound"),
-        ("http://127.0.0.1:8000", "/twilio/status", "a=1&b=x%20y", "http://127.0.0.1:8000/twilio/status?a=1&b=x%20y"),
+        (
+            "http://127.0.0.1:8000", "/twilio/status", "a=1&b=x%20y",
+            "http://127.0.0.1:8000/twilio/status?a=1&b=x%20y",
+        ),
         ("https://gw.example/prefix", "/twilio/status", "", "https://gw.example/prefix/twilio/status"),
     ],
 )
@@ -190,7 +193,9 @@ QUERY_URL = URL + "?retailer=demo&n=1"
     ("url", "form", "signature", "token", "valid"),
     [
         pytest.param(URL, INBOUND, sign(URL, INBOUND), TOKEN, True, id="twilio-signed"),
-        pytest.param(URL, FormData(list(INBOUND.items())), sign(URL, INBOUND), TOKEN, True, id="as-form-data"),
+        pytest.param(
+            URL, FormData(list(INBOUND.items())), sign(URL, INBOUND), TOKEN, True, id="as-form-data"
+        ),
         pytest.param(URL, REPEATED, sign(URL, REPEATED), TOKEN, True, id="repeated-names"),
         pytest.param(
             URL, REPEATED, sign(URL, FormData([kv for kv in REPEATED.multi_items() if kv != ("Tag", "a")])),
