@@ -1,0 +1,200 @@
+"""The Order Status page (contract section 8): `GET /orders/{id}?token=T`, rendered on the
+server with everything a customer needs before any script runs, and the static files under
+/static that bring it to life (web/order.js)."""
+
+from __future__ import annotations
+
+import functools
+import html
+import re
+from pathlib import Path
+
+import msgspec
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+import gateway
+from gateway.store.records import OrderRecord
+from gateway.tokens import TokenError
+
+WEB_DIR = Path(gateway.__file__).resolve().parent.parent / "web"
+
+# The timeline of each workflow: (step, label, statuses that put the order at that step).
+# The page's script reads these from the markup, so they are written down only here.
+_PLACED = ("placed", "Order placed", ("brand_new", "acknowledged"))
+_SHOPPING = ("picking", "Shopping", ("picking",))
+_CHECKOUT = ("checkout", "Checkout", ("checkout",))
+STEPS: dict[str, tuple[tuple[str, str, tuple[str, ...]], ...]] = {
+    "delivery": (
+        _PLACED, _SHOPPING, _CHECKOUT,
+        ("staged", "Ready", ("staged",)),
+        ("delivering", "On the way", ("delivering",)),
+        ("delivered", "Delivered", ("delivered",)),
+    ),
+    "pickup": (
+        _PLACED, _SHOPPING, _CHECKOUT,
+        ("staged", "Ready for pickup", ("staged", "delivering")),
+        ("delivered", "Picked up", ("delivered",)),
+    ),
+    "last_mile": (
+        _PLACED, _CHECKOUT,
+        ("staged", "Ready", ("staged",)),
+        ("delivering", "On the way", ("delivering",)),
+        ("delivered", "Delivered", ("delivered",)),
+    ),
+}
+CANCELED_LABEL = "Canceled"
+
+CHAT_REASONS = {
+    "not_started": "Chat opens when your shopper starts shopping.",
+    "closed": "This order is complete; chat is read-only.",
+    "unavailable": "Chat isn't available for this order.",
+}
+
+# The page carries a customer token in its URL: it must not leak through a Referer, be
+# cached by a shared cache, or be framed.
+_HEADERS = {
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": (
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    ),
+}
+
+
+@functools.cache
+def _template(name: str) -> str:
+    return (WEB_DIR / name).read_text(encoding="utf-8")
+
+
+_SLOT = re.compile(r"\{\{(\w+)\}\}")
+
+
+def _fill(template: str, values: dict[str, str]) -> str:
+    """Replaces each `{{key}}` with its value (HTML already), in one pass, so a value that
+    happens to contain `{{...}}` is left as it is."""
+    return _SLOT.sub(lambda match: values[match[1]], template)
+
+
+def _json_for_script(value: object) -> str:
+    # In JSON, "<" only occurs inside strings, where \u003c means the same; escaping it
+    # keeps "</script>" and "<!--" in a message from ending the script element.
+    return msgspec.json.encode(value).decode().replace("<", "\\u003c")
+
+
+def _error_page(status_code: int, title: str, detail: str) -> HTMLResponse:
+    body = _fill(
+        _template("error.html"), {"title": html.escape(title), "detail": html.escape(detail)}
+    )
+    return HTMLResponse(body, status_code=status_code, headers=_HEADERS)
+
+
+def _timeline(workflow: str, status: str) -> str:
+    steps = STEPS.get(workflow, STEPS["delivery"])
+    current = next((i for i, (_, _, statuses) in enumerate(steps) if status in statuses), -1)
+    items = []
+    for index, (step, label, statuses) in enumerate(steps):
+        if status == "canceled":
+            state = "done" if index == 0 else "skipped"  # it was placed, then canceled
+        elif index < current:
+            state = "done"
+        elif index == current:
+            state = "current"
+        else:
+            state = "todo"
+        aria = ' aria-current="step"' if state == "current" else ""
+        items.append(
+            f'<li class="step {state}" data-step="{html.escape(step)}" '
+            f'data-statuses="{html.escape(" ".join(statuses))}"{aria}>'
+            f'<span class="dot" aria-hidden="true"></span>'
+            f'<span class="label">{html.escape(label)}</span></li>'
+        )
+    hidden = "" if status == "canceled" else " hidden"
+    items.append(
+        f'<li class="step canceled current" data-step="canceled" data-statuses="canceled" aria-current="step"{hidden}>'
+        f'<span class="dot" aria-hidden="true"></span>'
+        f'<span class="label">{CANCELED_LABEL}</span></li>'
+    )
+    return "\n".join(items)
+
+
+def headline(workflow: str, status: str) -> str:
+    """The label of the step the order is at, e.g. "Shopping"."""
+    if status == "canceled":
+        return CANCELED_LABEL
+    for _, label, statuses in STEPS.get(workflow, STEPS["delivery"]):
+        if status in statuses:
+            return label
+    return status.replace("_", " ").capitalize()
+
+
+def _chat_reasons(chat: str) -> str:
+    return "\n".join(
+        f'<p class="chat-reason" data-chat="{state}"{"" if state == chat else " hidden"}>'
+        f"{html.escape(text)}</p>"
+        for state, text in CHAT_REASONS.items()
+    )
+
+
+def render(request: Request, record: OrderRecord) -> str:
+    """The page for one order, as HTML."""
+    view = request.state.orders.view(record)
+    retailer = request.state.settings.retailers.get(record.retailer)
+    retailer_name = retailer.name if retailer is not None else record.retailer
+    shopper = view.shopper.name if view.shopper is not None else ""
+    stopped = not view.sms.opt_in and view.sms.source == "keyword"
+    chat_open = view.chat == "open"
+    return _fill(
+        _template("order.html"),
+        {
+            "retailer": html.escape(retailer_name),
+            "order_id": html.escape(view.id),
+            "workflow": html.escape(view.workflow),
+            "status": html.escape(view.status),
+            "headline": html.escape(headline(view.workflow, view.status)),
+            "shopper": html.escape(shopper),
+            "shopper_hidden": "" if shopper else " hidden",
+            "timeline": _timeline(view.workflow, view.status),
+            "chat": html.escape(view.chat),
+            "chat_reasons": _chat_reasons(view.chat),
+            "composer_disabled": "" if chat_open else " disabled",
+            "sms_checked": " checked" if view.sms.opt_in else "",
+            "sms_state": "on" if view.sms.opt_in else "off",
+            "sender": html.escape(record.sender),
+            "stop_hidden": "" if stopped else " hidden",
+            "initial": _json_for_script(view),
+        },
+    )
+
+
+async def order_page(request: Request) -> HTMLResponse:
+    order_id = request.path_params["order_id"]
+    token = request.query_params.get("token", "")
+    try:
+        subject = request.state.tokens.verify(token, "c", request.state.clock())
+    except TokenError:
+        subject = None
+    if subject != order_id:
+        return _error_page(
+            403,
+            "This link is invalid or has expired",
+            "Open the latest link from your order texts or emails to see this order.",
+        )
+    record = await request.state.store.get_order(order_id)
+    if record is None:
+        return _error_page(
+            404,
+            "We couldn't find this order",
+            "It may have been completed a while ago and no longer be kept.",
+        )
+    return HTMLResponse(render(request, record), headers=_HEADERS)
+
+
+routes = [
+    Route("/orders/{order_id}", order_page, methods=["GET"]),
+    Mount("/static", StaticFiles(directory=WEB_DIR), name="static"),
+]

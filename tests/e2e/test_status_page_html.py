@@ -1,0 +1,98 @@
+"""GET /orders/{id}?token=T as plain HTTP: the page is useful before any script runs, holds
+only what its customer already has, and refuses links that are not for this order."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+INITIAL = re.compile(r'<script type="application/json" id="initial">(.*?)</script>', re.S)
+
+
+async def test_page_renders_status_chat_reason_and_sms_switch(gateway):
+    created = await gateway.create_order("page-1", sms_opt_in=True, customer={"phone": "+15551230101"})
+    view = created.json()
+
+    response = await gateway.http.get(view["status_page_url"].removeprefix(gateway.url))
+
+    assert response.status_code == 200
+    page = response.text
+    assert "Demo Grocer" in page
+    assert "page-1" in page
+    assert '<h1 id="status-headline" aria-live="polite">Order placed</h1>' in page
+    assert re.search(r'data-chat="not_started">Chat opens when your shopper starts shopping.</p>', page)
+    assert re.search(r'id="sms-opt-in" class="switch" checked', page)
+    assert json.loads(INITIAL.search(page)[1]) == view
+    assert "+15551230101" not in page and "5551230101" not in page
+
+
+async def test_page_headers_keep_the_token_private(gateway):
+    view = (await gateway.create_order("page-2")).json()
+
+    response = await gateway.http.get(view["status_page_url"].removeprefix(gateway.url))
+
+    assert response.headers["cache-control"] == "no-store"
+    assert response.headers["referrer-policy"] == "no-referrer"
+    assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+
+
+async def test_an_open_chat_has_an_enabled_composer_and_the_shoppers_name(gateway):
+    view = await gateway.picking_order("page-3")
+
+    page = (await gateway.http.get(view["status_page_url"].removeprefix(gateway.url))).text
+
+    assert '<h1 id="status-headline" aria-live="polite">Shopping</h1>' in page
+    assert '<strong id="shopper-name">Alex</strong>' in page
+    assert re.search(r'<textarea id="composer-text"[^>]*placeholder="Message your shopper">', page)
+    assert all(f'data-chat="{state}" hidden' in page for state in ("not_started", "closed", "unavailable"))
+
+
+async def test_names_cannot_break_out_of_the_page(gateway):
+    view = (await gateway.create_order("page-4")).json()
+    hostile = "</script><script>alert(1)</script>"
+    await gateway.event("page-4", "picking", shopper={"id": "shopper-1", "name": hostile})
+
+    page = (await gateway.http.get(view["status_page_url"].removeprefix(gateway.url))).text
+
+    assert hostile not in page
+    assert html.escape(hostile) in page
+    assert json.loads(INITIAL.search(page)[1])["shopper"]["name"] == hostile
+
+
+@pytest.mark.parametrize("which", ["garbage", "other order", "shopper token", "missing"])
+async def test_a_link_not_for_this_order_is_refused(gateway, which):
+    await gateway.create_order("page-5")
+    await gateway.create_order("page-6", customer={"phone": "+15551230106"})
+    tokens = gateway.services["tokens"]
+    token = {
+        "garbage": "not-a-token",
+        "other order": tokens.customer("page-6", gateway.services["clock"]()),
+        "shopper token": await gateway.shopper_token(),
+        "missing": None,
+    }[which]
+
+    response = await gateway.http.get("/orders/page-5", params={"token": token} if token else None)
+
+    assert response.status_code == 403
+    assert "This link is invalid or has expired" in response.text
+
+
+async def test_an_order_that_is_gone_is_not_found(gateway):
+    token = gateway.services["tokens"].customer("page-gone", gateway.services["clock"]())
+
+    response = await gateway.http.get(f"/orders/page-gone?token={token}")
+
+    assert response.status_code == 404
+    assert "find this order" in response.text
+
+
+async def test_page_script_and_styles_are_served(gateway):
+    for path, kind in (("/static/order.js", "javascript"), ("/static/style.css", "css")):
+        response = await gateway.http.get(path)
+        assert response.status_code == 200
+        assert kind in response.headers["content-type"]
