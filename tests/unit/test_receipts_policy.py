@@ -1,0 +1,82 @@
+"""SMS receipts (contract section 5): Twilio's status callbacks arrive late and out of order; a
+text's state only moves forward and a final state stays."""
+
+from __future__ import annotations
+
+import pytest
+
+from gateway.policy.receipts import STATES, advances, normalize
+
+FINAL = ["delivered", "undelivered", "failed", "not_sent"]
+
+
+@pytest.mark.parametrize(
+    ("current", "new", "expected"),
+    [
+        (None, "queued", True),
+        (None, "sent", True),
+        (None, "delivered", True),
+        (None, "failed", True),
+        (None, "not_sent", True),
+        ("queued", "sent", True),
+        ("queued", "delivered", True),
+        ("queued", "undelivered", True),
+        ("queued", "failed", True),
+        ("queued", "not_sent", True),
+        ("sent", "delivered", True),
+        ("sent", "undelivered", True),
+        ("sent", "failed", True),
+        ("queued", "queued", False),
+        ("sent", "sent", False),
+        ("sent", "queued", False),  # a late "queued" after "sent"
+    ],
+)
+def test_state_moves_forward_only(current, new, expected):
+    assert advances(current, new) is expected
+
+
+@pytest.mark.parametrize("current", FINAL)
+@pytest.mark.parametrize("new", STATES)
+def test_final_state_stays(current, new):
+    assert advances(current, new) is False
+
+
+def test_contract_vocabulary():
+    assert set(STATES) == {"queued", "sent", "delivered", "undelivered", "failed", "not_sent"}
+
+
+@pytest.mark.parametrize(
+    ("provider_status", "expected"),
+    [
+        ("accepted", "queued"),
+        ("scheduled", "queued"),
+        ("queued", "queued"),
+        ("sending", "queued"),
+        ("sent", "sent"),
+        ("delivered", "delivered"),
+        ("undelivered", "undelivered"),
+        ("failed", "failed"),
+        ("canceled", "failed"),  # a scheduled message canceled never reaches the phone
+        ("Delivered", "delivered"),
+        (" SENT ", "sent"),
+        ("receiving", None),  # inbound states are not receipts
+        ("received", None),
+        ("", None),
+        ("bogus", None),
+    ],
+)
+def test_normalize_twilio_status(provider_status, expected):
+    assert normalize(provider_status) == expected
+
+
+@pytest.mark.parametrize("callbacks", [
+    ["sent", "queued", "delivered", "sent"],
+    ["delivered", "sent", "queued"],
+    ["queued", "sent", "delivered"],
+])
+def test_out_of_order_callbacks_end_delivered(callbacks):
+    state = None
+    for status in callbacks:
+        if advances(state, status):
+            state = status
+    assert state == "delivered"
