@@ -96,3 +96,13 @@ async def test_page_script_and_styles_are_served(gateway):
         response = await gateway.http.get(path)
         assert response.status_code == 200
         assert kind in response.headers["content-type"]
+
+
+async def test_last_mile_page_has_no_shopping_step_and_says_chat_is_unavailable(gateway):
+    view = (await gateway.create_order("page-7", workflow="last_mile")).json()
+
+    page = (await gateway.http.get(view["status_page_url"].removeprefix(gateway.url))).text
+
+    steps = re.findall(r'data-step="(\w+)"', page)
+    assert steps == ["placed", "checkout", "staged", "delivering", "delivered", "canceled"]
+    assert re.search(r'data-chat="unavailable">Chat isn&#x27;t available for this order.</p>', page)
