@@ -6,7 +6,7 @@ import re
 
 import phonenumbers
 
-_E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+_E164 = re.compile(r"\+[1-9][0-9]{6,14}")
 
 
 def normalize(text: str) -> str | None:
@@ -15,7 +15,7 @@ def normalize(text: str) -> str | None:
     Requires the E.164 spelling (+ and digits) and a number that is possible for its country
     (right length). Deliberately not `is_valid_number`: that rejects fictional 555 numbers
     and newly allocated ranges that real carriers and Twilio's test kit use."""
-    if not _E164.match(text):
+    if not _E164.fullmatch(text):
         return None
     try:
         number = phonenumbers.parse(text, None)

@@ -153,6 +153,7 @@ def _decode(raw: dict) -> Settings:
     retailers = raw.get("retailers")
     if isinstance(retailers, dict):
         for key, value in retailers.items():
+            _check_template_types(key, value)
             try:
                 msgspec.convert(value, Retailer)
             except msgspec.ValidationError as exc:
@@ -163,6 +164,20 @@ def _decode(raw: dict) -> Settings:
         return msgspec.convert(raw, Settings)
     except msgspec.ValidationError as exc:
         raise _config_error(str(exc)) from None
+
+
+def _check_template_types(retailer: str, raw: object) -> None:
+    """A template that is not a string (TOML turns `a.b = "x"` into a table) is named here:
+    msgspec's path for a dict value would say `templates[...]`."""
+    templates_raw = raw.get("templates") if isinstance(raw, dict) else None
+    if not isinstance(templates_raw, dict):
+        return
+    for event, template in templates_raw.items():
+        if not isinstance(template, str):
+            raise ConfigError(
+                f"retailers.{retailer}.templates.{event}",
+                f"expected a text template, got {type(template).__name__}",
+            )
 
 
 def _config_error(text: str) -> ConfigError:

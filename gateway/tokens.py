@@ -54,6 +54,8 @@ class Tokens:
 
     def verify(self, token: str, kind: Literal["c", "s"], now: float) -> str:
         """The subject of a valid, unexpired token of this kind; raises TokenError."""
+        if not token.isascii():
+            raise TokenError("expected a URL-safe token")
         body, _, signature = token.partition(".")
         if not body or not hmac.compare_digest(signature, self._sign(body)):
             raise TokenError("bad signature")

@@ -66,12 +66,15 @@ class Bucket(msgspec.Struct, frozen=True):
 
 def take(bucket: Bucket | None, now: float, rate: float) -> tuple[Bucket | None, bool]:
     """Spend one send from a bucket that refills `rate` per second and holds `rate` (the
-    burst). A rate of 0 means no limit. Returns the new bucket and whether the send may go."""
+    burst), and never less than one send, so a rate below 1 still lets one through per
+    1/rate seconds. A rate of 0 means no limit. Returns the new bucket and whether the send
+    may go."""
     if rate <= 0:
         return None, True
+    capacity = max(rate, 1.0)
     if bucket is None:
-        bucket = Bucket(tokens=rate, at=now)
-    tokens = min(rate, bucket.tokens + (now - bucket.at) * rate)
+        bucket = Bucket(tokens=capacity, at=now)
+    tokens = min(capacity, bucket.tokens + (now - bucket.at) * rate)
     if tokens < 1:
         return Bucket(tokens=tokens, at=now), False
     return Bucket(tokens=tokens - 1, at=now), True
