@@ -11,12 +11,15 @@ from collections.abc import AsyncIterator, Callable
 from starlette.applications import Starlette
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gateway import callbacks as callbacks_module
 from gateway import texting
 from gateway.broker.base import Broker
 from gateway.broker.memory import MemoryBroker
+from gateway.callbacks import Callbacks
 from gateway.chat import Chat
-from gateway.endpoints import api, health
+from gateway.endpoints import api, dev, health, pages
 from gateway.endpoints import chat as chat_endpoints
+from gateway.endpoints import twilio as twilio_endpoints
 from gateway.hub import Hub
 from gateway.inbound import Inbound
 from gateway.jobs.base import JobQueue
@@ -37,16 +40,28 @@ log = logging.getLogger("gateway")
 SWEEP_EVERY = 30.0  # seconds between purges of expired data in embedded mode
 
 
-def _backends(settings: Settings, clock: Callable[[], float]) -> tuple[Store, Broker, JobQueue]:
+def _broker(settings: Settings) -> Broker:
     if settings.gateway.embedded:
-        broker = MemoryBroker()
-        return MemoryStore(broker, clock), broker, MemoryJobQueue()
+        return MemoryBroker()
     from gateway.broker.redis import RedisBroker
-    from gateway.jobs.redis import RedisJobQueue
+
+    return RedisBroker(settings.gateway.redis_url)
+
+
+def _store(settings: Settings, broker: Broker, clock: Callable[[], float]) -> Store:
+    if settings.gateway.embedded:
+        return MemoryStore(broker, clock)  # publishes through the node's own broker
     from gateway.store.redis import RedisStore
 
-    url = settings.gateway.redis_url
-    return RedisStore(url, clock=clock), RedisBroker(url), RedisJobQueue(url)
+    return RedisStore(settings.gateway.redis_url, clock=clock)  # publishes from its Lua script
+
+
+def _jobs(settings: Settings) -> JobQueue:
+    if settings.gateway.embedded:
+        return MemoryJobQueue()
+    from gateway.jobs.redis import RedisJobQueue
+
+    return RedisJobQueue(settings.gateway.redis_url)
 
 
 def _transport(settings: Settings) -> SMSTransport:
@@ -57,14 +72,6 @@ def _transport(settings: Settings) -> SMSTransport:
             settings.sms.twilio_account_sid, settings.sms.twilio_auth_token, settings.sms.twilio_api_base
         )
     return ConsoleTransport()
-
-
-def _optional_routes(module: str) -> list:
-    """Routes of an endpoint module that may not be present in every build."""
-    try:
-        return __import__(f"gateway.endpoints.{module}", fromlist=["routes"]).routes
-    except ModuleNotFoundError:
-        return []
 
 
 def create_app(
@@ -83,15 +90,14 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict]:
-        built_store, built_broker, built_jobs = _backends(settings, clock)
-        the_broker = broker or built_broker
-        the_store = store or (MemoryStore(the_broker, clock) if settings.gateway.embedded else built_store)
-        the_jobs = jobs or built_jobs
+        the_broker = broker or _broker(settings)
+        the_store = store or _store(settings, the_broker, clock)
+        the_jobs = jobs or _jobs(settings)
         transport = sms or _transport(settings)
         metrics = Metrics()
         tokens = Tokens(settings.gateway.secret)
         texter = Texter(settings, the_store, the_broker, the_jobs, transport, metrics, clock=clock)
-        callbacks = _callbacks(settings, the_jobs, metrics, clock)
+        callbacks = Callbacks(settings, the_jobs, metrics, clock=clock)
         orders = Orders(
             settings, the_store, the_broker, tokens, texter, metrics, callbacks=callbacks, clock=clock
         )
@@ -112,17 +118,11 @@ def create_app(
             "hub": Hub(the_broker),
             "callbacks": callbacks,
         }
-        workers = [Worker(the_jobs, texting.KIND, texter.handle, clock=clock)]
-        texter.kick = workers[0].kick
-        if callbacks is not None:
-            from gateway import callbacks as callbacks_module
-
-            workers.append(Worker(the_jobs, callbacks_module.KIND, callbacks.handle, clock=clock))
-            callbacks.kick = workers[-1].kick
+        text_worker = Worker(the_jobs, texting.KIND, texter.handle, clock=clock)
+        callback_worker = Worker(the_jobs, callbacks_module.KIND, callbacks.handle, clock=clock)
+        texter.kick, callbacks.kick = text_worker.kick, callback_worker.kick
         async with contextlib.AsyncExitStack() as stack:
-            for part in (the_broker, the_store, the_jobs, transport, callbacks, *workers):
-                if part is None:
-                    continue
+            for part in (the_broker, the_store, the_jobs, transport, callbacks, text_worker, callback_worker):
                 await part.start()
                 stack.push_async_callback(part.close)
             if isinstance(the_store, MemoryStore):
@@ -135,21 +135,13 @@ def create_app(
         *health.routes,
         *api.routes,
         *chat_endpoints.routes,
-        *_optional_routes("twilio"),
-        *_optional_routes("pages"),
-        *(_optional_routes("dev") if settings.sms.provider == "console" else []),
+        *twilio_endpoints.routes,
+        *pages.routes,
+        *(dev.routes if settings.sms.provider == "console" else []),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.add_middleware(_CountResponses)
     return app
-
-
-def _callbacks(settings, queue, metrics, clock):
-    try:
-        from gateway.callbacks import Callbacks
-    except ModuleNotFoundError:
-        return None
-    return Callbacks(settings, queue, metrics, clock=clock)
 
 
 async def _sweep(store: MemoryStore) -> None:

@@ -284,7 +284,7 @@ class Session:
             history_lost=after > last_seq,
         )
         await self.ws.send_text(messages.encode(joined).decode())
-        self.sent_seq[order_id] = max(last_seq, 0) if after <= last_seq else last_seq
+        self.sent_seq[order_id] = last_seq
 
     async def _catch_up(self, order_id: str, upto: int | None) -> None:
         """Sends what the Store has after the last seq sent (up to `upto`), in order."""

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 import httpx
 import pytest
-import uvicorn
 import websockets
 from websockets.asyncio.client import ClientConnection
 
@@ -19,6 +17,7 @@ from gateway import settings as settings_module
 from gateway.app import create_app
 from gateway.cli import MAX_WS_FRAME
 from gateway.settings import Settings
+from support.serving import listening_socket, serving, url_of
 
 OPERATOR_KEY = "op-test-key"
 RETAILER_KEY = "rk-demo-test"
@@ -44,21 +43,6 @@ def base_config(**sections: dict) -> dict:
         else:
             raw[section] = {**raw.get(section, {}), **values}
     return raw
-
-
-class _Server(uvicorn.Server):
-    """A uvicorn server that says when it accepts connections."""
-
-    def __init__(self, config: uvicorn.Config) -> None:
-        super().__init__(config)
-        self.ready = asyncio.Event()
-
-    async def startup(self, sockets=None) -> None:
-        await super().startup(sockets=sockets)
-        self.ready.set()
-
-    def install_signal_handlers(self) -> None:  # the test runner owns signals
-        pass
 
 
 @dataclass
@@ -107,48 +91,27 @@ def auth(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
 
 
-def free_socket() -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(128)
-    return sock
-
-
 @asynccontextmanager
 async def running_gateway(raw: dict | None = None, **create_kwargs) -> AsyncIterator[RunningGateway]:
     """The gateway under uvicorn on a free port. `raw` is a config dict (default
     `base_config()`); its public_url is set to the server's own URL unless given, so Twilio
     signatures and status links match. `create_kwargs` go to create_app (injected fakes)."""
-    sock = free_socket()
-    url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    sock = listening_socket()
+    url = url_of(sock)
     raw = raw if raw is not None else base_config()
     raw = {**raw, "gateway": {"public_url": url, **raw.get("gateway", {})}}
     settings, _ = settings_module.parse(raw, {})
     app = create_app(settings, **create_kwargs)
-    config = uvicorn.Config(app, lifespan="on", log_level="warning", ws_max_size=MAX_WS_FRAME)
-    server = _Server(config)
-    serving = asyncio.create_task(server.serve(sockets=[sock]))
-    ready = asyncio.create_task(server.ready.wait())
-    done, _ = await asyncio.wait({serving, ready}, timeout=15, return_when=asyncio.FIRST_COMPLETED)
-    if ready not in done:
-        ready.cancel()
-        server.should_exit = True
-        await asyncio.gather(serving, return_exceptions=True)
-        sock.close()
-        raise RuntimeError("the gateway did not start (see the log above)")
-    try:
-        async with httpx.AsyncClient(base_url=url, trust_env=False, timeout=FRAME_TIMEOUT) as http:
-            gateway = RunningGateway(url=url, settings=settings, services=app.state.services, http=http)
-            try:
-                yield gateway
-            finally:
-                for ws in gateway.sockets:
-                    await ws.close()
-    finally:
-        server.should_exit = True
-        await serving
-        sock.close()
+    async with (
+        serving(app, sock, lifespan="on", ws_max_size=MAX_WS_FRAME),
+        httpx.AsyncClient(base_url=url, trust_env=False, timeout=FRAME_TIMEOUT) as http,
+    ):
+        gateway = RunningGateway(url=url, settings=settings, services=app.state.services, http=http)
+        try:
+            yield gateway
+        finally:
+            for ws in gateway.sockets:
+                await ws.close()
 
 
 @pytest.fixture

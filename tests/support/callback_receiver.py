@@ -6,16 +6,16 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
-import socket
 from collections.abc import AsyncIterator
 
 import msgspec
 import pytest
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+
+from support.serving import serving
 
 
 class ReceivedRequest(msgspec.Struct, frozen=True):
@@ -89,22 +89,9 @@ class CallbackReceiver:
 @pytest.fixture
 async def callback_receiver() -> AsyncIterator[CallbackReceiver]:
     receiver = CallbackReceiver()
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen()
-    host, port = sock.getsockname()
-    receiver.url = f"http://{host}:{port}"
-    config = uvicorn.Config(
-        receiver.app, lifespan="off", log_level="warning", ws="none", access_log=False
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        # The socket already listens, so requests wait in its backlog until uvicorn accepts.
-        yield receiver
-    finally:
-        receiver.release()  # held requests finish, so shutdown does not wait on them
-        server.should_exit = True
-        await asyncio.wait_for(task, 10)
-        sock.close()
+    async with serving(receiver.app, lifespan="off", ws="none") as url:
+        receiver.url = url
+        try:
+            yield receiver
+        finally:
+            receiver.release()  # held requests finish, so shutdown does not wait on them

@@ -19,11 +19,12 @@ from urllib.parse import parse_qsl
 
 import msgspec
 import pytest
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
+
+from support.serving import serving
 
 ACCOUNT_SID = "AC" + "0" * 32
 AUTH_TOKEN = "test-auth-token"
@@ -57,12 +58,6 @@ class _Failure(msgspec.Struct, frozen=True):
     message: str
 
 
-class _Server(uvicorn.Server):
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:  # the test runner owns SIGINT and SIGTERM
-        yield
-
-
 class FakeTwilio:
     """A local Messages API. `fail_next(...)` queues error answers, used in order; every other
     request with the right credentials gets 201 and a Message with a fresh SM sid."""
@@ -74,8 +69,7 @@ class FakeTwilio:
         self.requests: list[RecordedRequest] = []
         self._failures: collections.deque[_Failure] = collections.deque()
         self._changed = asyncio.Condition()
-        self._server: _Server | None = None
-        self._task: asyncio.Task | None = None
+        self._serving = contextlib.AsyncExitStack()
         self.app = Starlette(
             routes=[
                 Route(
@@ -124,21 +118,10 @@ class FakeTwilio:
         return list(self.requests)
 
     async def start(self) -> None:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.bind(("127.0.0.1", 0))
-        sock.listen()
-        # The socket listens already, so clients may connect before uvicorn starts accepting.
-        self.base_url = "http://127.0.0.1:%d" % sock.getsockname()[1]
-        config = uvicorn.Config(self.app, log_level="warning", lifespan="off")
-        self._server = _Server(config)
-        self._sock = sock
-        self._task = asyncio.create_task(self._server.serve(sockets=[sock]))
+        self.base_url = await self._serving.enter_async_context(serving(self.app, lifespan="off"))
 
     async def close(self) -> None:
-        if self._server is not None and self._task is not None:
-            self._server.should_exit = True
-            await self._task
-        self._sock.close()
+        await self._serving.aclose()
 
     async def __aenter__(self) -> FakeTwilio:
         await self.start()
