@@ -1,0 +1,54 @@
+"""Contract section 2: liveness, readiness and metrics in embedded mode."""
+
+import pytest
+
+from gateway.sms.base import InboundSMS
+from support.app_server import frame_of, join, send_text
+
+pytestmark = pytest.mark.e2e
+
+PHONE = "+15551230001"
+
+
+async def test_healthz_says_ok(gateway):
+    response = await gateway.http.get("/healthz")
+
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+async def test_readyz_is_ready_in_embedded_mode(gateway):
+    response = await gateway.http.get("/readyz")
+
+    assert response.status_code == 200, response.text
+
+
+async def test_metrics_are_prometheus_text_without_phone_numbers_or_message_text(gateway):
+    view = await gateway.picking_order("o-metrics", sms_opt_in=True, customer={"phone": PHONE})
+    shopper = await gateway.connect("shopper", await gateway.shopper_token())
+    await join(shopper, "o-metrics")
+    await send_text(shopper, "o-metrics", "Secret bananas", "c1")
+    await frame_of(shopper, "ack")
+    receipt = await frame_of(shopper, "receipt")
+    assert receipt["sms"] == "queued"
+    await frame_of(shopper, "receipt")  # delivered: the text went out through the console
+    sender = (await gateway.services["store"].get_order("o-metrics")).sender
+    inbound = InboundSMS(sid="SM-m1", phone=PHONE, sender=sender, body="Reply text")
+    await gateway.services["inbound"].handle(inbound)
+    await frame_of(shopper, "message")
+    await gateway.http.get("/v1/orders/o-missing", headers={"Authorization": "Bearer nope"})
+
+    response = await gateway.http.get("/metrics")
+
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    text = response.text
+    names = ("gateway_websocket_connections", "gateway_chat_messages", "gateway_texts", "gateway_http_responses")
+    for name in names:
+        assert f"# TYPE {name}" in text, f"expected metric {name}"
+    assert 'gateway_http_responses_total{status="201"}' in text
+    assert 'gateway_http_responses_total{status="401"}' in text
+    assert 'gateway_websocket_connections{role="shopper"} 1.0' in text
+    secrets = (PHONE, PHONE.lstrip("+"), sender.lstrip("+"), "Secret bananas", "Reply text", view["customer_token"])
+    for secret in secrets:
+        assert secret not in text, f"{secret!r} leaked into /metrics"
