@@ -26,3 +26,7 @@ system-deps:
 
 clean:
 	rm -rf $(VENV) .pytest_cache
+
+## Chat throughput and latency, as ratios against a bare WebSocket relay measured in the same run.
+bench: install system-deps
+	$(BIN)/python bench/chat.py

@@ -29,14 +29,25 @@ class Chat:
         self._clock = clock
 
     async def post(
-        self, order: OrderRecord, sender: Role, via: str, text: str, client_id: str | None = None
+        self,
+        order: OrderRecord,
+        sender: Role,
+        via: str,
+        text: str,
+        client_id: str | None = None,
+        *,
+        on_stored: Callable[[ChatMessage], None] | None = None,
     ) -> tuple[ChatMessage, bool]:
-        """Returns the stored message and whether it is new (False: a retried client_id)."""
+        """Returns the stored message and whether it is new (False: a retried client_id).
+        `on_stored` runs as soon as the message is stored, before it is queued as a text, so
+        a sender's ack does not wait on SMS bookkeeping."""
         draft = Draft(
             id=uuid.uuid4().hex, sender=sender.value, via=via, text=text,  # type: ignore[arg-type]
             at=iso(self._clock()), client_id=client_id,
         )
         message, created = await self._store.append_message(order.id, draft)
+        if on_stored is not None:
+            on_stored(message)
         if created:
             self._metrics.messages.labels(via).inc()
             if sender is Role.SHOPPER:

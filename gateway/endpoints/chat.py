@@ -224,8 +224,10 @@ class Session:
         if problem is not None:
             self.error(problem, f"chat is {self.orders.chat_state(order).value}", frame.client_id)
             return
-        message, _ = await self.chat.post(order, self.role, self.via, frame.text, frame.client_id)
-        self.reply(messages.Ack(client_id=frame.client_id, message=message))
+        await self.chat.post(
+            order, self.role, self.via, frame.text, frame.client_id,
+            on_stored=lambda message: self.reply(messages.Ack(client_id=frame.client_id, message=message)),
+        )
 
     # the relay: the socket's only writer
 

@@ -15,7 +15,7 @@ from websockets.asyncio.client import ClientConnection
 
 from gateway import settings as settings_module
 from gateway.app import create_app
-from gateway.cli import MAX_WS_FRAME
+from gateway.cli import WS_OPTIONS
 from gateway.settings import Settings
 from support.serving import listening_socket, serving, url_of
 
@@ -103,7 +103,7 @@ async def running_gateway(raw: dict | None = None, **create_kwargs) -> AsyncIter
     settings, _ = settings_module.parse(raw, {})
     app = create_app(settings, **create_kwargs)
     async with (
-        serving(app, sock, lifespan="on", ws_max_size=MAX_WS_FRAME),
+        serving(app, sock, lifespan="on", **WS_OPTIONS),
         httpx.AsyncClient(base_url=url, trust_env=False, timeout=FRAME_TIMEOUT) as http,
     ):
         gateway = RunningGateway(url=url, settings=settings, services=app.state.services, http=http)

@@ -10,6 +10,8 @@ from collections.abc import AsyncIterator, Iterator
 import uvicorn
 from starlette.types import ASGIApp
 
+from gateway import cli
+
 
 class QuietServer(uvicorn.Server):
     """A uvicorn server that leaves signals to the test runner and says when it is up."""
@@ -29,12 +31,9 @@ class QuietServer(uvicorn.Server):
 
 def listening_socket() -> socket.socket:
     """Bound to a free port and listening already: clients may connect (and wait in the
-    backlog) before uvicorn accepts, so the URL is known before the app is built."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(128)
-    return sock
+    backlog) before uvicorn accepts, so the URL is known before the app is built. Built by
+    the gateway's own listener function, so tests run with Nagle off as production does."""
+    return cli.listening_socket("127.0.0.1", 0)
 
 
 def url_of(sock: socket.socket) -> str:
