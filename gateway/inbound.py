@@ -12,9 +12,9 @@ from gateway import phones, templates
 from gateway.chat import Chat
 from gateway.metrics import Metrics
 from gateway.orders import Orders
-from gateway.policy.chat import MAX_TEXT, InboundAction, Role, on_inbound_sms
-from gateway.policy.consent import Consent, ConsentSource, Keyword, classify_keyword
-from gateway.policy.lifecycle import FINAL
+from gateway.policy.chat import MAX_TEXT, InboundAction, InboundDecision, Role, on_inbound_sms
+from gateway.policy.consent import Consent, ConsentSource, classify_keyword
+from gateway.policy.lifecycle import FINAL, Communications
 from gateway.settings import Settings
 from gateway.sms.base import InboundSMS
 from gateway.store.base import OrderNotFound, Store
@@ -58,10 +58,14 @@ class Inbound:
         order = await self._route(phone, sms.sender)
         state = self._orders.chat_state(order) if order else None
         replied = frozenset(order.replied_states) if order else frozenset()
-        if order is None and keyword is Keyword.HELP:
-            keyword = None  # an unknown phone gets an empty reply, even to HELP
-        decision = on_inbound_sms(keyword, state, replied)
+        may_reply = order is None or self._orders.communications(order) is Communications.PLATFORM
+        decision = on_inbound_sms(keyword, state, replied, may_reply=may_reply)
         self._metrics.inbound_texts.labels(decision.action.value).inc()
+        return await self._carry_out(decision, sms, phone, order)
+
+    async def _carry_out(
+        self, decision: InboundDecision, sms: InboundSMS, phone: str, order: OrderRecord | None
+    ) -> list[str]:
         match decision.action:
             case InboundAction.BLOCK:
                 await self._store.set_blocked(phone, None, True)

@@ -96,20 +96,27 @@ class InboundDecision(msgspec.Struct, frozen=True):
 
 
 def on_inbound_sms(
-    keyword: Keyword | None, state: ChatState | None, replied_states: frozenset[str]
+    keyword: Keyword | None,
+    state: ChatState | None,
+    replied_states: frozenset[str],
+    *,
+    may_reply: bool = True,
 ) -> InboundDecision:
     """What an inbound text does. `state` is the routed order's chat state (None: no order
-    for this phone); `replied_states` are the states that order already got a polite reply in."""
+    for this phone); `replied_states` are the states that order already got a polite reply in.
+    `may_reply` is False when the retailer owns the customer's messaging: the gateway then
+    texts nothing back, not even help or a polite reply, but still honours STOP and START
+    and keeps the text for support."""
     if keyword is Keyword.STOP:
         return InboundDecision(InboundAction.BLOCK)
     if keyword is Keyword.START:
         return InboundDecision(InboundAction.UNBLOCK)
-    if keyword is Keyword.HELP:
-        return InboundDecision(InboundAction.HELP)
     if state is None:
-        return InboundDecision(InboundAction.IGNORE)
+        return InboundDecision(InboundAction.IGNORE)  # an unknown phone: even HELP gets nothing
+    if keyword is Keyword.HELP:
+        return InboundDecision(InboundAction.HELP if may_reply else InboundAction.KEEP)
     if state is ChatState.OPEN:
         return InboundDecision(InboundAction.APPEND)
-    if state.value in replied_states:
+    if state.value in replied_states or not may_reply:
         return InboundDecision(InboundAction.KEEP)
     return InboundDecision(InboundAction.KEEP_AND_REPLY, reply_state=state)

@@ -57,7 +57,10 @@ class RunningGateway:
         return f"{self.url.replace('http', 'ws', 1)}/ws/{role}?token={token}"
 
     async def connect(self, role: str, token: str, **kwargs) -> ClientConnection:
-        ws = await websockets.connect(self.ws_url(role, token), open_timeout=FRAME_TIMEOUT, **kwargs)
+        """A client socket, closed when the gateway stops. Its queue is unbounded: a test
+        that leaves frames unread must not stall the close handshake at teardown."""
+        options = {"open_timeout": FRAME_TIMEOUT, "close_timeout": 2, "max_queue": None, **kwargs}
+        ws = await websockets.connect(self.ws_url(role, token), **options)
         self.sockets.append(ws)
         return ws
 

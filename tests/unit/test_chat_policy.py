@@ -126,8 +126,27 @@ STATES = [ChatState.NOT_STARTED, ChatState.OPEN, ChatState.CLOSED, ChatState.UNA
 )
 def test_keywords_win_over_chat_state(keyword, state):
     expected = {Keyword.STOP: "block", Keyword.START: "unblock", Keyword.HELP: "help"}[keyword]
+    if keyword is Keyword.HELP and state is None:
+        expected = "ignore"  # an unknown phone gets an empty reply, even to HELP
     decision = on_inbound_sms(keyword, state, frozenset())
     assert decision == InboundDecision(InboundAction(expected))
+
+
+@pytest.mark.parametrize(
+    ("keyword", "state", "expected"),
+    [
+        # The retailer owns the customer's messaging: nothing is texted back...
+        (Keyword.HELP, ChatState.UNAVAILABLE, InboundAction.KEEP),
+        (None, ChatState.UNAVAILABLE, InboundAction.KEEP),
+        (None, ChatState.CLOSED, InboundAction.KEEP),
+        # ...but STOP and START still count, and an unknown phone is still ignored.
+        (Keyword.STOP, ChatState.UNAVAILABLE, InboundAction.BLOCK),
+        (Keyword.START, ChatState.UNAVAILABLE, InboundAction.UNBLOCK),
+        (None, None, InboundAction.IGNORE),
+    ],
+)
+def test_no_reply_is_texted_when_the_retailer_owns_messaging(keyword, state, expected):
+    assert on_inbound_sms(keyword, state, frozenset(), may_reply=False) == InboundDecision(expected)
 
 
 @pytest.mark.parametrize(

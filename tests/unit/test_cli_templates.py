@@ -1,0 +1,23 @@
+"""`gateway templates` prints each status text a retailer's customers would get."""
+
+from gateway.cli import main
+
+
+def test_templates_command_prints_each_text_with_its_cost(tmp_path, capsys):
+    config = tmp_path / "gateway.toml"
+    config.write_text(
+        '[retailers.fresh]\nname = "Fresh Mart"\napi_key = "k"\n'
+        '[retailers.fresh.templates]\nstaged = "Your {retailer} order is ready 🛒"\n'
+    )
+    assert main(["templates", "--config", str(config), "--retailer", "fresh"]) == 0
+    out = capsys.readouterr().out
+    assert "Your Fresh Mart order is ready 🛒" in out
+    assert "UCS-2" in out and "GSM-7" in out  # the emoji costs the override its GSM-7 encoding
+    assert "picking" in out  # built-in templates are listed too
+
+
+def test_templates_command_names_an_unknown_retailer(tmp_path, capsys):
+    config = tmp_path / "gateway.toml"
+    config.write_text('[retailers.fresh]\napi_key = "k"\n')
+    assert main(["templates", "--config", str(config), "--retailer", "nope"]) == 2
+    assert "nope" in capsys.readouterr().err
