@@ -9,17 +9,20 @@ import time
 from collections.abc import AsyncIterator, Callable
 
 from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway import callbacks as callbacks_module
 from gateway import texting
-from gateway.broker.base import Broker
+from gateway.broker.base import Broker, BrokerUnavailable
 from gateway.broker.memory import MemoryBroker
 from gateway.callbacks import Callbacks
 from gateway.chat import Chat
 from gateway.endpoints import api, dev, health, pages
 from gateway.endpoints import chat as chat_endpoints
 from gateway.endpoints import twilio as twilio_endpoints
+from gateway.endpoints.errors import error
 from gateway.hub import Hub
 from gateway.inbound import Inbound
 from gateway.jobs.base import JobQueue
@@ -30,7 +33,7 @@ from gateway.orders import Orders
 from gateway.settings import Settings
 from gateway.sms.base import SMSTransport
 from gateway.sms.console import ConsoleTransport
-from gateway.store.base import Store
+from gateway.store.base import Store, StoreUnavailable
 from gateway.store.memory import MemoryStore
 from gateway.texting import Texter
 from gateway.tokens import Tokens
@@ -139,9 +142,19 @@ def create_app(
         *pages.routes,
         *(dev.routes if settings.sms.provider == "console" else []),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers={StoreUnavailable: _unavailable, BrokerUnavailable: _unavailable},
+    )
     app.add_middleware(_CountResponses)
     return app
+
+
+async def _unavailable(request: Request, exc: Exception) -> Response:
+    """Redis is down: say so, so a client retries, rather than a bare 500."""
+    log.warning("answered 503: %s", type(exc).__name__)
+    return error(503, "unavailable", "the gateway cannot reach its store right now; try again")
 
 
 async def _sweep(store: MemoryStore) -> None:
