@@ -28,3 +28,9 @@ def advances(current: str | None, new: str) -> bool:
     if new in FINAL:
         return True
     return _RANK.get(new, -1) > _RANK.get(current, -1)
+
+
+def predecessors(new: str) -> frozenset[str | None]:
+    """The states (None: no state yet) a text may move to `new` from: `advances` as a set,
+    for a store that checks it atomically next to the data."""
+    return frozenset(state for state in (None, *STATES, *_RANK) if advances(state, new))

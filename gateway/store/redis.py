@@ -53,6 +53,25 @@ _DROP_ROUTE = """
 if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then redis.call('HDEL', KEYS[1], ARGV[1]) end
 """
 
+# Forward-only SMS state: set the new state if the current one is among those it may follow
+# (computed in Python by receipts.predecessors; "" stands for "no state yet"). A key
+# created here inherits the order's TTL. Returns 1 when it moved.
+_ADVANCE = """
+local rec, texts = KEYS[1], KEYS[2]
+local field, new = ARGV[1], ARGV[2]
+local ttl = redis.call('PTTL', rec)
+if ttl == -2 then return 0 end
+local current = redis.call('HGET', texts, field) or ''
+for i = 3, #ARGV do
+  if ARGV[i] == current then
+    redis.call('HSET', texts, field, new)
+    if ttl > 0 then redis.call('PEXPIRE', texts, ttl) end
+    return 1
+  end
+end
+return 0
+"""
+
 _SEQ_PREFIX = b'{"seq":0'
 
 _encode = msgspec.msgpack.Encoder().encode
@@ -124,6 +143,7 @@ class RedisStore:
         )
         self._append = self._redis.register_script(_APPEND)
         self._drop_route = self._redis.register_script(_DROP_ROUTE)
+        self._advance = self._redis.register_script(_ADVANCE)
 
     async def start(self) -> None:
         pass
@@ -282,24 +302,9 @@ class RedisStore:
     @_reachable
     async def advance_text_state(self, order_id: str, seq: int, state: str) -> bool:
         keys = _OrderKeys(order_id)
-        field = str(seq)
-        async with self._redis.pipeline(transaction=True) as pipe:
-            while True:
-                try:
-                    await pipe.watch(keys.rec, keys.texts)
-                    ttl = await pipe.pttl(keys.rec)  # -2: the order is gone
-                    raw = await pipe.hget(keys.texts, field)
-                    current = None if raw is None else raw.decode()
-                    if ttl == -2 or not receipts.advances(current, state):
-                        return False
-                    pipe.multi()
-                    pipe.hset(keys.texts, field, state)
-                    if ttl > 0:
-                        pipe.pexpire(keys.texts, ttl)
-                    await pipe.execute()
-                    return True
-                except redis_errors.WatchError:
-                    continue
+        allowed = ["" if before is None else before for before in receipts.predecessors(state)]
+        moved = await self._advance(keys=[keys.rec, keys.texts], args=[str(seq), state, *allowed])
+        return bool(moved)
 
 
 def _split_for_seq(order_id: str, unnumbered: ChatMessage) -> tuple[bytes, bytes]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.policy.receipts import STATES, advances, normalize
+from gateway.policy.receipts import STATES, advances, normalize, predecessors
 
 FINAL = ["delivered", "undelivered", "failed", "not_sent"]
 
@@ -80,3 +80,9 @@ def test_out_of_order_callbacks_end_delivered(callbacks):
         if advances(state, status):
             state = status
     assert state == "delivered"
+
+
+@pytest.mark.parametrize("new", STATES)
+def test_predecessors_are_exactly_the_states_a_text_may_advance_from(new):
+    for current in (None, *STATES):
+        assert (current in predecessors(new)) is advances(current, new)
