@@ -79,7 +79,7 @@ class Inbound:
                 return []
             case InboundAction.HELP:
                 assert order is not None
-                return [templates.render(templates.HELP_TEXT, {"retailer": self._retailer_name(order)})]
+                return [templates.render(templates.HELP_TEXT, {"retailer": self._settings.retailer_name(order.retailer)})]
             case InboundAction.IGNORE:
                 return []
             case InboundAction.APPEND | InboundAction.KEEP:
@@ -92,7 +92,7 @@ class Inbound:
                 if not await self._mark_replied(order.id, decision.reply_state.value):
                     return []  # another node replied first
                 reply = templates.POLITE_REPLIES[decision.reply_state.value]
-                return [templates.render(reply, {"retailer": self._retailer_name(order)})]
+                return [templates.render(reply, {"retailer": self._settings.retailer_name(order.retailer)})]
         return []
 
     async def _route(self, phone: str, sender: str) -> OrderRecord | None:
@@ -142,7 +142,3 @@ class Inbound:
                     await self._store.update_order(order.id, change)
                 except OrderNotFound:
                     pass
-
-    def _retailer_name(self, order: OrderRecord) -> str:
-        retailer = self._settings.retailers.get(order.retailer)
-        return retailer.name if retailer else "Order updates"

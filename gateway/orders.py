@@ -73,8 +73,7 @@ class Orders:
     # views
 
     def communications(self, order: OrderRecord) -> Communications:
-        retailer = self._settings.retailers.get(order.retailer)
-        return retailer.communications if retailer else Communications.RETAILER
+        return self._settings.communications(order.retailer)
 
     def chat_state(self, order: OrderRecord) -> ChatState:
         return chat_state(order.workflow, self.communications(order), order.status)

@@ -78,6 +78,20 @@ class Settings(_Section):
     sms: SMSSection = SMSSection()
     retailers: dict[str, Retailer] = {}
 
+    def communications(self, retailer: str) -> Communications:
+        """Who messages this retailer's customers. A retailer no longer in the config gets
+        nothing from the gateway: that is the safe side of consent."""
+        found = self.retailers.get(retailer)
+        return found.communications if found else Communications.RETAILER
+
+    def retailer_name(self, retailer: str) -> str:
+        found = self.retailers.get(retailer)
+        return found.name if found else retailer
+
+    def retailer_templates(self, retailer: str) -> dict[str, str]:
+        found = self.retailers.get(retailer)
+        return found.templates if found else {}
+
     def retailer_for_key(self, api_key: str) -> str | None:
         for key, retailer in self.retailers.items():
             if secrets.compare_digest(retailer.api_key.encode(), api_key.encode()):

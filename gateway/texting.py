@@ -16,7 +16,6 @@ from gateway.metrics import Metrics
 from gateway.phones import mask
 from gateway.policy import receipts
 from gateway.policy.consent import may_text
-from gateway.policy.lifecycle import Communications
 from gateway.settings import Settings
 from gateway.sms.base import OutboundSMS, SendFailed, SMSTransport
 from gateway.store.base import Store
@@ -66,18 +65,13 @@ class Texter:
         self._clock = clock
         self.kick = kick
 
-    def _communications(self, order: OrderRecord) -> Communications:
-        retailer = self._settings.retailers.get(order.retailer)
-        return retailer.communications if retailer else Communications.RETAILER
-
     async def _may_text(self, order: OrderRecord) -> bool:
         block = await self._store.block(order.customer_phone, order.sender)
-        return may_text(self._communications(order), order.consent, block.any)
+        return may_text(self._settings.communications(order.retailer), order.consent, block.any)
 
     def render(self, order: OrderRecord, template: str, status_url: str) -> str:
-        retailer = self._settings.retailers.get(order.retailer)
         values = {
-            "retailer": retailer.name if retailer else order.retailer,
+            "retailer": self._settings.retailer_name(order.retailer),
             "shopper": order.shopper.name if order.shopper else templates.SHOPPER_FALLBACK,
             "status_url": status_url,
             "order_id": order.id,
@@ -87,8 +81,7 @@ class Texter:
 
     async def notify(self, order: OrderRecord, event_name: str, event_id: str, status_url: str) -> None:
         """Queues the status text for an applied event, if the retailer's templates have one."""
-        retailer = self._settings.retailers.get(order.retailer)
-        template = templates.template_for(event_name, retailer.templates if retailer else {})
+        template = templates.template_for(event_name, self._settings.retailer_templates(order.retailer))
         if not template or not await self._may_text(order):
             return
         job = TextJob(order_id=order.id, body=self.render(order, template, status_url))

@@ -12,9 +12,8 @@ from contextlib import asynccontextmanager
 import redis.asyncio as aioredis
 from redis import exceptions as redis_errors
 from redis.asyncio.connection import AbstractConnection
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
 
+from gateway import redis_connection
 from gateway.broker.base import BrokerUnavailable
 
 log = logging.getLogger("gateway.broker")
@@ -53,9 +52,10 @@ class RedisBroker:
         backoff_base: float = 0.05,
         backoff_cap: float = 2.0,
     ) -> None:
-        options = {"retry": Retry(NoBackoff(), 0), "socket_connect_timeout": 2.0}
-        self._client = aioredis.Redis.from_url(url, socket_timeout=5.0, **options)
-        self._listen_pool = aioredis.ConnectionPool.from_url(url, socket_keepalive=True, **options)
+        self._client = redis_connection.client(url)
+        self._listen_pool = aioredis.ConnectionPool.from_url(
+            url, socket_keepalive=True, **redis_connection.options()
+        )
         self._confirm_timeout = confirm_timeout
         self._backoff_base = backoff_base
         self._backoff_cap = backoff_cap

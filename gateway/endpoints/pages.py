@@ -143,8 +143,7 @@ def _chat_reasons(chat: str) -> str:
 def render(request: Request, record: OrderRecord) -> str:
     """The page for one order, as HTML."""
     view = request.state.orders.view(record)
-    retailer = request.state.settings.retailers.get(record.retailer)
-    retailer_name = retailer.name if retailer is not None else record.retailer
+    retailer_name = request.state.settings.retailer_name(record.retailer)
     shopper = view.shopper.name if view.shopper is not None else ""
     stopped = not view.sms.opt_in and view.sms.source == "keyword"
     chat_open = view.chat == "open"

@@ -2,20 +2,12 @@
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Awaitable, Callable
-from typing import ParamSpec, TypeVar
-
 import msgspec
-import redis.asyncio as aioredis
-from redis import exceptions as redis_errors
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
 
+from gateway import redis_connection
 from gateway.jobs.base import Job
+from gateway.redis_connection import unreachable_as
 
-T = TypeVar("T")
-P = ParamSpec("P")
 
 # Takes up to ARGV[3] jobs due by ARGV[1], earliest first, and leases each until ARGV[2] by
 # re-scoring it: a node that dies holding a job lets the lease run out and another claims it.
@@ -44,15 +36,7 @@ class QueueUnavailable(ConnectionError):
     the Worker rides out."""
 
 
-def _reachable(method: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
-    @functools.wraps(method)
-    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
-        try:
-            return await method(*args, **kwargs)
-        except (redis_errors.ConnectionError, redis_errors.TimeoutError) as exc:
-            raise QueueUnavailable(f"expected Redis to answer, got {type(exc).__name__}: {exc}") from exc
-
-    return wrapper
+_reachable = unreachable_as(QueueUnavailable)
 
 
 class RedisJobQueue:
@@ -62,9 +46,7 @@ class RedisJobQueue:
 
     def __init__(self, url: str, prefix: str = "jobs") -> None:
         self._prefix = prefix
-        self._redis = aioredis.Redis.from_url(
-            url, retry=Retry(NoBackoff(), 0), socket_connect_timeout=2.0, socket_timeout=5.0
-        )
+        self._redis = redis_connection.client(url)
         self._claim = self._redis.register_script(_CLAIM)
 
     async def start(self) -> None:

@@ -2,26 +2,22 @@
 
 from __future__ import annotations
 
-import functools
 import time
-from collections.abc import Awaitable, Callable
-from typing import ParamSpec, TypeVar
+from collections.abc import Callable
+from typing import TypeVar
 
 import msgspec
-import redis.asyncio as aioredis
 from redis import exceptions as redis_errors
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
 
-from gateway import messages
+from gateway import messages, redis_connection
 from gateway.broker.base import order_channel
 from gateway.messages import ChatMessage
 from gateway.policy import receipts
+from gateway.redis_connection import unreachable_as
 from gateway.store.base import OrderNotFound, StoreUnavailable
 from gateway.store.records import Block, Draft, OrderRecord, TextRef
 
 T = TypeVar("T")
-P = ParamSpec("P")
 
 # One round trip per chat message: the idempotency check, the next seq (the history list's
 # length), the message stored, its client_id remembered, and the frame published, atomically.
@@ -80,18 +76,7 @@ _decode_text_ref = msgspec.msgpack.Decoder(TextRef).decode
 _decode_message = msgspec.json.Decoder(ChatMessage).decode
 
 
-def _reachable(method: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
-    """Turns "Redis cannot be reached" into the Store's StoreUnavailable."""
-
-    @functools.wraps(method)
-    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
-        try:
-            return await method(*args, **kwargs)
-        except (redis_errors.ConnectionError, redis_errors.TimeoutError) as exc:
-            # BusyLoadingError (Redis still loading its data) is a ConnectionError too.
-            raise StoreUnavailable(f"expected Redis to answer, got {type(exc).__name__}: {exc}") from exc
-
-    return wrapper
+_reachable = unreachable_as(StoreUnavailable)
 
 
 def _millis(seconds: float) -> int:
@@ -136,11 +121,7 @@ class RedisStore:
 
     def __init__(self, url: str, clock: Callable[[], float] = time.time) -> None:
         self._clock = clock
-        # No automatic retries: a retried append or publish whose reply was lost would run
-        # twice. The pool replaces connections that died while idle (a Redis restart).
-        self._redis = aioredis.Redis.from_url(
-            url, retry=Retry(NoBackoff(), 0), socket_connect_timeout=2.0, socket_timeout=5.0
-        )
+        self._redis = redis_connection.client(url)
         self._append = self._redis.register_script(_APPEND)
         self._drop_route = self._redis.register_script(_DROP_ROUTE)
         self._advance = self._redis.register_script(_ADVANCE)

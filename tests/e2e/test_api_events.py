@@ -5,7 +5,8 @@ order's sockets as a status frame."""
 import pytest
 
 from support.app_server import (
-    FRAME_TIMEOUT,
+    last_text_number,
+    texts_since,
     OPERATOR_KEY,
     RETAILER_KEY,
     auth,
@@ -18,19 +19,6 @@ from support.app_server import (
 pytestmark = pytest.mark.e2e
 
 PHONE = "+15551230001"
-
-
-def last_text_number(sms) -> int:
-    return sms.outbox[-1].n if sms.outbox else 0
-
-
-async def texts_since(sms, start: int, count: int) -> list:
-    """The console outbox's texts after number `start`, once there are at least `count`."""
-    while len(got := sms.since(start)) < count:
-        newest = got[-1].n if got else start
-        arrived = await sms.wait_since(newest, FRAME_TIMEOUT)
-        assert arrived, f"expected {count} texts, got {len(got)} within {FRAME_TIMEOUT}s"
-    return got
 
 
 async def view_of(gateway, order_id: str) -> dict:

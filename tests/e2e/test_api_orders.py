@@ -3,7 +3,7 @@ defaults and sender pool as they show on a new order."""
 
 import pytest
 
-from support.app_server import FRAME_TIMEOUT, OPERATOR_KEY, OTHER_RETAILER_KEY, RETAILER_KEY, auth, join
+from support.app_server import last_text_number, texts_since, OPERATOR_KEY, OTHER_RETAILER_KEY, RETAILER_KEY, auth, join
 
 pytestmark = pytest.mark.e2e
 
@@ -17,19 +17,6 @@ def order_body(order_id: str, **overrides) -> dict:
 async def post_order(gateway, body, *, key: str | None = RETAILER_KEY, **kwargs):
     headers = auth(key) if key is not None else {}
     return await gateway.http.post("/v1/orders", json=body, headers=headers, **kwargs)
-
-
-def last_text_number(sms) -> int:
-    return sms.outbox[-1].n if sms.outbox else 0
-
-
-async def texts_since(sms, start: int, count: int) -> list:
-    """The console outbox's texts after number `start`, once there are at least `count`."""
-    while len(got := sms.since(start)) < count:
-        newest = got[-1].n if got else start
-        arrived = await sms.wait_since(newest, FRAME_TIMEOUT)
-        assert arrived, f"expected {count} texts, got {len(got)} within {FRAME_TIMEOUT}s"
-    return got
 
 
 def assert_invalid(response, field: str) -> None:

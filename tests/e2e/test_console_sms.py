@@ -3,12 +3,13 @@ inbound texts (keywords, polite replies, dedupe) on the same code path the Twili
 
 import pytest
 
-import asyncio
 import json
 
 from gateway.sms.base import InboundSMS
 from support.app_server import (
-    FRAME_TIMEOUT,
+    collect,
+    last_text_number,
+    texts_since,
     OPERATOR_KEY,
     RETAILER_KEY,
     auth,
@@ -25,32 +26,6 @@ pytestmark = pytest.mark.e2e
 PHONE = "+15551230001"
 OTHER_PHONE = "+15551230002"
 SHOPPER = {"id": "shopper-1", "name": "Alex"}
-
-
-def last_text_number(sms) -> int:
-    return sms.outbox[-1].n if sms.outbox else 0
-
-
-async def texts_since(sms, start: int, count: int) -> list:
-    """The console outbox's texts after number `start`, once there are at least `count`."""
-    while len(got := sms.since(start)) < count:
-        newest = got[-1].n if got else start
-        arrived = await sms.wait_since(newest, FRAME_TIMEOUT)
-        assert arrived, f"expected {count} texts, got {len(got)} within {FRAME_TIMEOUT}s"
-    return got
-
-
-async def collect_types(ws, types: set[str], count: int) -> list[dict]:
-    """The next `count` frames whose type is in `types`, in arrival order, skipping others."""
-    async def gather() -> list[dict]:
-        found = []
-        while len(found) < count:
-            frame = json.loads(await ws.recv())
-            if frame["type"] in types:
-                found.append(frame)
-        return found
-
-    return await asyncio.wait_for(gather(), FRAME_TIMEOUT)
 
 
 async def text_in(gateway, order_id: str, body: str, sid: str, *, phone: str | None = None) -> list[str]:
@@ -151,7 +126,7 @@ async def test_a_shopper_message_reaches_an_opted_in_customer_as_a_text_with_rec
     await join(shopper, "o-relay")
 
     await send_text(shopper, "o-relay", "They're out of oat milk. Almond ok?", "c1")
-    receipts = await collect_types(shopper, {"receipt"}, 2)
+    receipts = await collect(shopper, {"receipt"}, 2)
     (text,) = await texts_since(sms, picking_text.n, 1)
 
     assert [(r["order_id"], r["seq"], r["sms"]) for r in receipts] == [
@@ -183,7 +158,7 @@ async def test_receipts_go_to_the_shopper_only(gateway):
     await join(customer, "o-receipt-side")
 
     await send_text(shopper, "o-receipt-side", "Almond ok?", "c1")
-    await collect_types(shopper, {"receipt"}, 2)
+    await collect(shopper, {"receipt"}, 2)
     await frame_of(customer, "message")
 
     # both receipts reached the order's sockets before this ping, so one queued for the
@@ -366,7 +341,7 @@ async def test_a_text_goes_to_the_order_that_owns_the_number_it_was_sent_to(gate
     to_first = InboundSMS(sid="SM-route-1", phone=PHONE, sender=first.sender, body="For the first order")
     await gateway.services["inbound"].handle(to_second)
     await gateway.services["inbound"].handle(to_first)
-    got = await collect_types(shopper, {"message"}, 2)
+    got = await collect(shopper, {"message"}, 2)
 
     assert [(f["order_id"], f["message"]["text"]) for f in got] == [
         ("o-route-2", "For the second order"),
@@ -391,7 +366,7 @@ async def test_when_the_pool_runs_out_a_text_goes_to_the_most_recently_active_or
     await send_text(shopper, older, "A question about the older order", "c1")
     own = await frame_of(shopper, "message")
     # delivered: the text to the phone went out, which makes the older order the most recent
-    assert [r["sms"] for r in await collect_types(shopper, {"receipt"}, 2)] == ["queued", "delivered"]
+    assert [r["sms"] for r in await collect(shopper, {"receipt"}, 2)] == ["queued", "delivered"]
     await gateway.services["inbound"].handle(InboundSMS(sid="SM-b2", phone=PHONE, sender=shared, body="Second"))
     second = await frame_of(shopper, "message")
 

@@ -9,7 +9,7 @@ from websockets.exceptions import InvalidStatus
 
 from gateway.tokens import Tokens
 from support.app_server import (
-    FRAME_TIMEOUT,
+    collect,
     OPERATOR_KEY,
     auth,
     base_config,
@@ -21,19 +21,6 @@ from support.app_server import (
 )
 
 pytestmark = pytest.mark.e2e
-
-
-async def collect(ws, types: set[str], count: int) -> list[dict]:
-    """The next `count` frames whose type is in `types`, in arrival order, skipping others."""
-    async def gather() -> list[dict]:
-        found = []
-        while len(found) < count:
-            frame = json.loads(await ws.recv())
-            if frame["type"] in types:
-                found.append(frame)
-        return found
-
-    return await asyncio.wait_for(gather(), FRAME_TIMEOUT)
 
 
 async def send_frame(ws, **frame) -> None:

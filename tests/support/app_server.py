@@ -149,3 +149,30 @@ async def join(ws: ClientConnection, order_id: str, after: int | None = None) ->
 
 async def send_text(ws: ClientConnection, order_id: str, text: str, client_id: str) -> None:
     await ws.send(json.dumps({"type": "send", "order_id": order_id, "client_id": client_id, "text": text}))
+
+
+async def collect(ws: ClientConnection, types: set[str], count: int, timeout: float = FRAME_TIMEOUT) -> list[dict]:
+    """The next `count` frames whose type is in `types`, in arrival order, skipping others."""
+    async def gather() -> list[dict]:
+        found = []
+        while len(found) < count:
+            frame = json.loads(await ws.recv())
+            if frame["type"] in types:
+                found.append(frame)
+        return found
+
+    return await asyncio.wait_for(gather(), timeout)
+
+
+def last_text_number(sms) -> int:
+    """The number of the newest text in a ConsoleTransport's outbox (0 when empty)."""
+    return sms.outbox[-1].n if sms.outbox else 0
+
+
+async def texts_since(sms, start: int, count: int) -> list:
+    """The console outbox's texts after number `start`, once there are at least `count`."""
+    while len(got := sms.since(start)) < count:
+        newest = got[-1].n if got else start
+        arrived = await sms.wait_since(newest, FRAME_TIMEOUT)
+        assert arrived, f"expected {count} texts, got {len(got)} within {FRAME_TIMEOUT}s"
+    return got
