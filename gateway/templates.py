@@ -32,7 +32,7 @@ LONGEST = {
     "order_id": "W" * 128,
     "sender_number": "+" + "9" * 15,
 }
-TOKEN_MAX = 320
+TOKEN_MAX = 210  # characters of a customer token for a 128-character order id
 
 
 def placeholders(template: str) -> list[str]:

@@ -87,7 +87,7 @@ class Session:
         self.attached: dict[str, AsyncExitStack] = {}  # reader side: live hub attachments
         self.sent_seq: dict[str, int] = {}  # relay side: last seq sent per joined order
         self.buckets: dict[str, Bucket | None] = {}
-        self.stalled = False
+        self.closing: asyncio.Task | None = None  # set once the socket is closed for stalling
 
     # hub -> socket (called by the hub; must not block)
 
@@ -107,10 +107,9 @@ class Session:
         try:
             self.outbox.put_nowait(item)
         except asyncio.QueueFull:
-            if not self.stalled:
-                self.stalled = True
+            if self.closing is None:
                 log.warning("closing a stalled %s socket; it will resume with after=", self.role.value)
-                asyncio.create_task(self.ws.close(code=closecodes.SLOW_CONSUMER))
+                self.closing = asyncio.create_task(self.ws.close(code=closecodes.SLOW_CONSUMER))
 
     def reply(self, frame: msgspec.Struct) -> None:
         self._queue(("direct", messages.encode(frame)))

@@ -207,7 +207,7 @@ REFUSALS = [
     ("[retailers.demo.templates]\nfulfillment.picking = 'x'\n", "retailers.demo.templates.fulfillment"),
     ("[retailers.demo.templates]\ndelivered = 5\n", "retailers.demo.templates.delivered"),
     (
-        "[retailers.demo.templates]\ndelivering = '" + "{status_url} " * 4 + "'\n",
+        "[retailers.demo.templates]\ndelivering = '" + "{status_url} " * 5 + "'\n",
         "retailers.demo.templates.delivering",
     ),
     ("[retailers.demo.templates]\ncanceled = '" + "x" * 1601 + "'\n", "retailers.demo.templates.canceled"),
