@@ -1,0 +1,73 @@
+"""Twilio with two nodes on one Redis: a webhook may land on any node, and what it carries
+reaches the shopper wherever the shopper's socket is."""
+
+from __future__ import annotations
+
+import secrets
+
+import pytest
+
+from support.app_server import OPERATOR_KEY, auth, base_config, frame_of, join, running_gateway, send_text
+from support.fake_twilio import FakeTwilio
+from support.twilio_webhooks import inbound_form, post_signed, status_form, twiml_messages
+
+pytestmark = [pytest.mark.e2e, pytest.mark.integration]
+
+SEND_TIMEOUT = 10.0
+
+
+@pytest.fixture
+async def nodes(redis_url: str, fake_twilio: FakeTwilio):
+    config = base_config(
+        gateway={"redis_url": redis_url},
+        sms={
+            "provider": "twilio",
+            "twilio_account_sid": fake_twilio.account_sid,
+            "twilio_auth_token": fake_twilio.auth_token,
+            "twilio_api_base": fake_twilio.base_url,
+        },
+    )
+    async with running_gateway(config) as node_a, running_gateway(config) as node_b:
+        yield node_a, node_b
+
+
+async def test_a_status_callback_on_one_node_is_a_receipt_for_the_shopper_on_the_other(nodes, fake_twilio):
+    node_a, node_b = nodes
+    order_id = f"o-{secrets.token_hex(6)}"
+    await node_b.picking_order(order_id, sms_opt_in=True)
+    await fake_twilio.wait_for_accepted(1, timeout=SEND_TIMEOUT)  # the picking text
+    shopper = await node_a.connect("shopper", await node_a.shopper_token())
+    await join(shopper, order_id)
+
+    await send_text(shopper, order_id, "They are out of oat milk. Almond?", "c1")
+    seq = (await frame_of(shopper, "ack"))["message"]["seq"]
+    relayed = (await fake_twilio.wait_for_accepted(2, timeout=SEND_TIMEOUT))[1]
+    assert relayed.form["Body"] == "They are out of oat milk. Almond?"
+    # Whichever node's worker sent it, Twilio reports back to that node's public URL.
+    assert relayed.form["StatusCallback"] in {f"{node.url}/twilio/status" for node in nodes}
+
+    response = await post_signed(node_b, "/twilio/status", status_form(relayed.sid, "delivered"))
+    assert response.status_code == 200
+    receipt = await frame_of(shopper, "receipt")
+    while receipt["sms"] != "delivered":  # "queued" first, as the text left
+        receipt = await frame_of(shopper, "receipt")
+    assert (receipt["order_id"], receipt["seq"]) == (order_id, seq)
+
+
+async def test_a_customer_text_on_one_node_reaches_the_shopper_on_the_other(nodes, fake_twilio):
+    node_a, node_b = nodes
+    order_id = f"o-{secrets.token_hex(6)}"
+    await node_a.picking_order(order_id, sms_opt_in=True)
+    picking = (await fake_twilio.wait_for_accepted(1, timeout=SEND_TIMEOUT))[0]
+    shopper = await node_a.connect("shopper", await node_a.shopper_token())
+    await join(shopper, order_id)
+
+    form = inbound_form("Almond is fine, thanks!", sender=picking.form["From"])
+    assert twiml_messages(await post_signed(node_b, "/twilio/inbound", form)) == []
+    message = (await frame_of(shopper, "message"))["message"]
+    assert (message["from"], message["via"], message["text"]) == ("customer", "sms", "Almond is fine, thanks!")
+
+    # Twilio retried the same webhook on the other node: nothing changes.
+    assert twiml_messages(await post_signed(node_a, "/twilio/inbound", form)) == []
+    transcript = await node_a.http.get(f"/v1/orders/{order_id}/messages", headers=auth(OPERATOR_KEY))
+    assert [m["text"] for m in transcript.json()["messages"]] == ["Almond is fine, thanks!"]
