@@ -65,10 +65,15 @@ class Worker:
     async def start(self) -> None:
         self._task = asyncio.create_task(self._loop(), name=f"worker:{self._kind}")
 
-    async def close(self) -> None:
+    async def close(self, grace: float = 5.0) -> None:
+        """Stops claiming, lets the jobs under way settle for up to `grace` seconds (a send
+        already handed to the provider should finish and be recorded), then cancels the
+        rest, whose leases run out so another node runs them again."""
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
+        if self._running:
+            await asyncio.wait(list(self._running), timeout=grace)
         for task in list(self._running):
             task.cancel()
         await asyncio.gather(*self._running, return_exceptions=True)

@@ -71,3 +71,29 @@ async def test_a_customer_text_on_one_node_reaches_the_shopper_on_the_other(node
     assert twiml_messages(await post_signed(node_a, "/twilio/inbound", form)) == []
     transcript = await node_a.http.get(f"/v1/orders/{order_id}/messages", headers=auth(OPERATOR_KEY))
     assert [m["text"] for m in transcript.json()["messages"]] == ["Almond is fine, thanks!"]
+
+
+async def test_a_text_accepted_by_a_node_that_stops_is_sent_by_another(redis_url, fake_twilio):
+    config = base_config(
+        gateway={"redis_url": redis_url},
+        sms={
+            "provider": "twilio",
+            "twilio_account_sid": fake_twilio.account_sid,
+            "twilio_auth_token": fake_twilio.auth_token,
+            "twilio_api_base": fake_twilio.base_url,
+        },
+    )
+    order_id = f"o-{secrets.token_hex(6)}"
+    fake_twilio.fail_next(status=503)
+    async with running_gateway(config) as node_a:
+        await node_a.picking_order(order_id, sms_opt_in=True)
+        await fake_twilio.wait_for_requests(1, timeout=SEND_TIMEOUT)
+    # Node A stopped right after Twilio refused the text, before its retry: stopping lets
+    # the attempt settle, so the text waits in Redis, due again, for any node.
+    assert fake_twilio.accepted == []
+    async with running_gateway(config) as node_b:
+        sent = await fake_twilio.wait_for_accepted(1, timeout=SEND_TIMEOUT)
+        assert sent[0].form["Body"].startswith("Alex is shopping your Demo Grocer order")
+        shopper = await node_b.connect("shopper", await node_b.shopper_token())
+        await join(shopper, order_id)  # node B serves the order node A created
+    assert len(fake_twilio.accepted) == 1

@@ -1,0 +1,81 @@
+"""The Worker: jobs run once each, failures come back later, and stopping settles work."""
+
+import asyncio
+
+import pytest
+
+from gateway.jobs.base import Job
+from gateway.jobs.memory import MemoryJobQueue
+from gateway.jobs.worker import Retry, Worker
+
+NOW = 1_000.0
+
+
+def clock() -> float:
+    return NOW
+
+
+async def test_stopping_lets_a_job_under_way_finish_and_settle():
+    queue = MemoryJobQueue()
+    started, release = asyncio.Event(), asyncio.Event()
+
+    async def handler(job: Job) -> Retry | None:
+        started.set()
+        await release.wait()
+        return None
+
+    worker = Worker(queue, "text", handler, clock=clock)
+    await queue.put(Job(id="j1", kind="text", payload=b""), NOW)
+    await worker.start()
+    worker.kick()
+    await asyncio.wait_for(started.wait(), 5)
+    closing = asyncio.create_task(worker.close(grace=5))
+    release.set()
+    await asyncio.wait_for(closing, 5)
+    assert queue.pending("text") == 0  # done, not left leased
+
+
+async def test_a_job_that_outlasts_the_grace_is_cancelled_and_left_to_its_lease():
+    queue = MemoryJobQueue()
+    started, cancelled = asyncio.Event(), asyncio.Event()
+
+    async def handler(job: Job) -> Retry | None:
+        started.set()
+        try:
+            await asyncio.Event().wait()  # a provider that never answers
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+
+    worker = Worker(queue, "text", handler, clock=clock, lease=60)
+    await queue.put(Job(id="j1", kind="text", payload=b""), NOW)
+    await worker.start()
+    worker.kick()
+    await asyncio.wait_for(started.wait(), 5)
+    await asyncio.wait_for(worker.close(grace=0.05), 5)
+    assert cancelled.is_set()
+    assert await queue.claim("text", NOW + 59, 60, 10) == []  # still leased to the stopped node
+    assert [job.id for job in await queue.claim("text", NOW + 60, 60, 10)] == ["j1"]
+
+
+@pytest.mark.parametrize("outcome", ["raises", "retry"])
+async def test_a_failed_job_comes_back_later_with_its_attempt_counted(outcome):
+    queue = MemoryJobQueue()
+    ran = asyncio.Event()
+
+    async def handler(job: Job) -> Retry | None:
+        ran.set()
+        if outcome == "raises":
+            raise RuntimeError("the provider broke")
+        return Retry(after=30, payload=b"updated")
+
+    worker = Worker(queue, "text", handler, clock=clock)
+    await queue.put(Job(id="j1", kind="text", payload=b"first"), NOW)
+    await worker.start()
+    worker.kick()
+    await asyncio.wait_for(ran.wait(), 5)
+    await worker.close()
+    assert await queue.claim("text", NOW, 60, 10) == []  # not due yet
+    [job] = await queue.claim("text", NOW + 600, 60, 10)
+    assert job.attempts == 1
+    assert job.payload == (b"first" if outcome == "raises" else b"updated")
