@@ -1,0 +1,261 @@
+"""Session: one accepted WebSocket, from its first frame to its close (contract section 6)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from contextlib import AsyncExitStack
+
+import msgspec
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from gateway import closecodes, messages
+from gateway.broker.base import BrokerUnavailable, order_channel
+from gateway.messages import ChannelHeader, ChatMessage
+from gateway.policy.chat import Bucket, ErrorCode, Role, may_join, send_error, take, text_error
+from gateway.store.base import StoreUnavailable
+
+log = logging.getLogger("gateway.sockets")
+
+MAX_FRAME = 16 * 1024  # characters in one client frame; a chat text is at most 1000
+MAX_JOINED = 50  # orders one socket may follow at once (a batched shop is a handful)
+OUTBOX = 1000  # frames queued for one socket before it counts as stalled
+HISTORY = 5000  # messages a join replays at most
+UNAVAILABLE = "unavailable"  # error code beyond the contract's list: the store/broker is down
+
+
+class Session:
+    """One socket. A reader handles client frames; a relay is the only writer, taking frames
+    from one queue (replies, and what the hub delivers) so each order's messages go out in seq
+    order, once: it drops a seq it already sent and fills a gap from the Store."""
+
+    def __init__(self, websocket: WebSocket, role: Role, subject: str) -> None:
+        self.ws = websocket
+        self.role = role
+        self.subject = subject
+        state = websocket.state
+        self.store = state.store
+        self.broker = state.broker
+        self.hub = state.hub
+        self.orders = state.orders
+        self.chat = state.chat
+        self.rate = state.settings.limits.chat_per_second
+        self.metrics = state.metrics
+        self.via = "web" if role is Role.CUSTOMER else "app"
+        self.outbox: asyncio.Queue[tuple] = asyncio.Queue(maxsize=OUTBOX)
+        self.attached: dict[str, AsyncExitStack] = {}  # reader side: live hub attachments
+        self.sent_seq: dict[str, int] = {}  # relay side: last seq sent per joined order
+        self.buckets: dict[str, Bucket | None] = {}
+        self.closing: asyncio.Task | None = None  # set once the socket is closed for stalling
+
+    # hub -> socket (called by the hub; must not block)
+
+    def deliver(self, header: ChannelHeader, payload: bytes) -> None:
+        if header.type == "typing" and header.sender == self.role.value:
+            return
+        if header.type == "read" and header.by == self.role.value:
+            return
+        if header.type == "receipt" and self.role is not Role.SHOPPER:
+            return
+        self._queue(("bus", header, payload))
+
+    def resync(self, order_id: str) -> None:
+        self._queue(("resync", order_id))
+
+    def _queue(self, item: tuple) -> None:
+        try:
+            self.outbox.put_nowait(item)
+        except asyncio.QueueFull:
+            if self.closing is None:
+                log.warning("closing a stalled %s socket; it will resume with after=", self.role.value)
+                self.closing = asyncio.create_task(self.ws.close(code=closecodes.SLOW_CONSUMER))
+
+    def reply(self, frame: msgspec.Struct) -> None:
+        self._queue(("direct", messages.encode(frame)))
+
+    def error(self, code: str, message: str, client_id: str | None = None) -> None:
+        self.metrics.frames.labels(code).inc()
+        self.reply(messages.ErrorFrame(code=code, message=message, client_id=client_id))
+
+    # lifecycle
+
+    async def run(self) -> None:
+        relay = asyncio.create_task(self._relay())
+        try:
+            await self._read()
+        finally:
+            relay.cancel()
+            for stack in self.attached.values():
+                await stack.aclose()
+            self.attached.clear()
+            await asyncio.gather(relay, return_exceptions=True)
+
+    async def _read(self) -> None:
+        while True:
+            event = await self.ws.receive()
+            if event["type"] == "websocket.disconnect":
+                return
+            text = event.get("text")
+            if text is None:
+                self.error(ErrorCode.BAD_FRAME, "expected a JSON text frame, got a binary one")
+                continue
+            if len(text) > MAX_FRAME:
+                self.error(ErrorCode.BAD_FRAME, f"expected a frame of at most {MAX_FRAME} characters")
+                continue
+            try:
+                frame = messages.decode_client(text)
+            except msgspec.DecodeError as exc:
+                self.error(ErrorCode.BAD_FRAME, f"expected a client frame of contract section 6: {exc}")
+                continue
+            try:
+                await self._handle(frame)
+            except (StoreUnavailable, BrokerUnavailable, ConnectionError):
+                client_id = getattr(frame, "client_id", None)
+                self.error(UNAVAILABLE, "the gateway cannot reach its store; try again", client_id)
+
+    async def _handle(self, frame: messages.ClientMessage) -> None:
+        match frame:
+            case messages.Ping():
+                self.reply(messages.Pong())
+            case messages.Join():
+                await self._join(frame)
+            case messages.Leave():
+                await self._leave(frame.order_id)
+            case messages.Send():
+                await self._send(frame)
+            case messages.Typing():
+                if self._joined(frame.order_id):
+                    typing = messages.TypingFrame(order_id=frame.order_id, sender=self.role.value)
+                    await self.broker.publish(order_channel(frame.order_id), messages.encode(typing))
+            case messages.Read():
+                if self._joined(frame.order_id):
+                    read = messages.ReadFrame(order_id=frame.order_id, by=self.role.value, seq=frame.seq)
+                    await self.broker.publish(order_channel(frame.order_id), messages.encode(read))
+
+    def _joined(self, order_id: str, client_id: str | None = None) -> bool:
+        if order_id in self.attached:
+            return True
+        self.error(ErrorCode.NOT_JOINED, f"join order {order_id!r} first", client_id)
+        return False
+
+    async def _join(self, frame: messages.Join) -> None:
+        order = await self.store.get_order(frame.order_id)
+        shopper_id = order.shopper.id if order and order.shopper else None
+        if order is None or not may_join(self.role, self.subject, frame.order_id, shopper_id):
+            self.error(ErrorCode.NOT_AUTHORIZED, f"this token may not join order {frame.order_id!r}")
+            return
+        await self._leave(frame.order_id)  # a second join restarts the subscription
+        if len(self.attached) >= MAX_JOINED:
+            self.error(ErrorCode.BAD_FRAME, f"expected at most {MAX_JOINED} joined orders; leave one first")
+            return
+        stack = AsyncExitStack()
+        await stack.enter_async_context(self.hub.attach(frame.order_id, self))
+        self.attached[frame.order_id] = stack
+        # Live from here: what the hub delivers from now on queues behind this join, and the
+        # relay reads history only when it reaches it, so nothing falls between the two.
+        self._queue(("join", frame.order_id, frame.after))
+
+    async def _leave(self, order_id: str) -> None:
+        stack = self.attached.pop(order_id, None)
+        if stack is not None:
+            await stack.aclose()
+            self._queue(("leave", order_id))
+
+    async def _send(self, frame: messages.Send) -> None:
+        if not self._joined(frame.order_id, frame.client_id):
+            return
+        problem = text_error(frame.text)
+        if problem is not None:
+            detail = "expected 1 to 1000 characters of text"
+            self.error(problem, f"{detail}, got {len(frame.text)}", frame.client_id)
+            return
+        bucket, allowed = take(self.buckets.get(frame.order_id), time.monotonic(), self.rate)
+        self.buckets[frame.order_id] = bucket
+        if not allowed:
+            self.error(ErrorCode.RATE_LIMITED, f"at most {self.rate:g} messages a second", frame.client_id)
+            return
+        order = await self.store.get_order(frame.order_id)
+        if order is None:
+            self.error(ErrorCode.CHAT_CLOSED, "this order's chat has been purged", frame.client_id)
+            return
+        problem = send_error(self.orders.chat_state(order))
+        if problem is not None:
+            self.error(problem, f"chat is {self.orders.chat_state(order).value}", frame.client_id)
+            return
+        await self.chat.post(
+            order, self.role, self.via, frame.text, frame.client_id,
+            on_stored=lambda message: self.reply(messages.Ack(client_id=frame.client_id, message=message)),
+        )
+
+    # the relay: the socket's only writer
+
+    async def _relay(self) -> None:
+        try:
+            while True:
+                item = await self.outbox.get()
+                await self._relay_one(item)
+        except (WebSocketDisconnect, RuntimeError, OSError):
+            return  # the socket closed; the reader sees it too
+
+    async def _relay_one(self, item: tuple) -> None:
+        match item:
+            case ("direct", payload):
+                await self.ws.send_text(payload.decode())
+            case ("join", order_id, after):
+                await self._send_joined(order_id, after)
+            case ("leave", order_id):
+                self.sent_seq.pop(order_id, None)
+            case ("resync", order_id):
+                if order_id in self.sent_seq:
+                    await self._catch_up(order_id, None)
+            case ("bus", header, payload):
+                last = self.sent_seq.get(header.order_id)
+                if last is None:
+                    return  # not joined (yet, or any more): the join's history covers it
+                if header.type != "message" or header.message is None:
+                    await self.ws.send_text(payload.decode())
+                    return
+                seq = header.message.seq
+                if seq <= last:
+                    return
+                if seq > last + 1:
+                    await self._catch_up(header.order_id, seq - 1)
+                    if self.sent_seq.get(header.order_id, 0) >= seq:
+                        return
+                await self.ws.send_text(payload.decode())
+                self.sent_seq[header.order_id] = seq
+
+    async def _send_joined(self, order_id: str, after: int) -> None:
+        try:
+            order = await self.store.get_order(order_id)
+            history = await self.store.messages(order_id, after, HISTORY)
+            last_seq = history[-1].seq if history else await self.store.last_seq(order_id)
+        except (StoreUnavailable, ConnectionError):
+            self.error(UNAVAILABLE, "the gateway cannot reach its store; join again")
+            return
+        if order is None:
+            self.error(ErrorCode.NOT_AUTHORIZED, f"order {order_id!r} is gone")
+            return
+        summary = messages.OrderSummary(
+            status=order.status.value, chat=self.orders.chat_state(order).value, workflow=order.workflow.value
+        )
+        joined = messages.Joined(
+            order_id=order_id, order=summary, history=history, last_seq=last_seq,
+            history_lost=after > last_seq,
+        )
+        await self.ws.send_text(messages.encode(joined).decode())
+        self.sent_seq[order_id] = last_seq
+
+    async def _catch_up(self, order_id: str, upto: int | None) -> None:
+        """Sends what the Store has after the last seq sent (up to `upto`), in order."""
+        last = self.sent_seq[order_id]
+        limit = HISTORY if upto is None else upto - last
+        try:
+            missing: list[ChatMessage] = await self.store.messages(order_id, last, limit)
+        except (StoreUnavailable, ConnectionError):
+            return  # the next frame or resync tries again
+        for message in missing:
+            frame = messages.MessageFrame(order_id=order_id, message=message)
+            await self.ws.send_text(messages.encode(frame).decode())
+            self.sent_seq[order_id] = message.seq
