@@ -66,8 +66,11 @@ class Texter:
         self.kick = kick
 
     async def _may_text(self, order: OrderRecord) -> bool:
+        communications = self._settings.communications(order.retailer)
+        if not may_text(communications, order.consent, blocked=False):
+            return False  # a block could only say no again: spare the store the question
         block = await self._store.block(order.customer_phone, order.sender)
-        return may_text(self._settings.communications(order.retailer), order.consent, block.any)
+        return may_text(communications, order.consent, block.any)
 
     def render(self, order: OrderRecord, template: str, status_url: str) -> str:
         values = {

@@ -59,6 +59,7 @@ function showDemo() {
 }
 
 function showOrderStatus(status, chat) {
+  if (status !== "brand_new") $("demo-log").textContent = "";  // the hint has been followed
   $("demo-status").textContent = status;
   $("demo-chat").textContent = chat;
   const open = chat === "open";
