@@ -8,8 +8,8 @@ from collections.abc import Callable
 
 import msgspec
 
-from gateway import messages, templates
-from gateway.broker.base import Broker, order_channel
+from gateway import templates
+from gateway.broker.base import Broker
 from gateway.jobs.base import Job, JobQueue
 from gateway.jobs.worker import Retry, backoff
 from gateway.metrics import Metrics
@@ -166,9 +166,6 @@ class Texter:
             await self._set_state(ref.order_id, ref.seq, state)
 
     async def _set_state(self, order_id: str, seq: int, state: str) -> None:
-        """Moves a shopper message's SMS state forward and tells the order's sockets."""
-        if not await self._store.advance_text_state(order_id, seq, state):
-            return
-        self._metrics.texts.labels(state).inc()
-        frame = messages.Receipt(order_id=order_id, seq=seq, sms=state)
-        await self._broker.publish(order_channel(order_id), messages.encode(frame))
+        """Moves a shopper message's SMS state forward; the store tells the order's sockets."""
+        if await self._store.advance_text_state(order_id, seq, state):
+            self._metrics.texts.labels(state).inc()

@@ -28,6 +28,7 @@ class Store(Protocol):
     - `append_message` is atomic: the next seq (per order, from 1, no gaps), the message
       stored, its (sender, client_id) remembered so a retry returns the same message, and a
       `message` frame published on the order's broker channel, all before it returns.
+    - `advance_text_state` likewise moves a text's state and publishes its receipt at once.
     - After `expire_order(id, ttl)` every key of that order disappears after ttl seconds.
     - Any method may raise StoreUnavailable.
     """
@@ -92,5 +93,6 @@ class Store(Protocol):
 
     async def advance_text_state(self, order_id: str, seq: int, state: str) -> bool:
         """Moves a shopper message's SMS state forward only (queued < sent < delivered;
-        undelivered, failed and not_sent are final). Returns whether it moved."""
+        undelivered, failed and not_sent are final) and, when it moves, publishes a `receipt`
+        frame on the order's channel in the same step. Returns whether it moved."""
         ...

@@ -186,6 +186,8 @@ class MemoryStore:
         if data is None or not receipts.advances(data.text_states.get(seq), state):
             return False
         data.text_states[seq] = state
+        frame = messages.encode(messages.Receipt(order_id=order_id, seq=seq, sms=state))
+        await self._broker.publish(order_channel(order_id), frame)
         return True
 
 

@@ -50,18 +50,19 @@ if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then redis.call('HDEL', KEYS[
 """
 
 # Forward-only SMS state: set the new state if the current one is among those it may follow
-# (computed in Python by receipts.predecessors; "" stands for "no state yet"). A key
-# created here inherits the order's TTL. Returns 1 when it moved.
+# (computed in Python by receipts.predecessors; "" stands for "no state yet"), and publish
+# the receipt frame. A key created here inherits the order's TTL. Returns 1 when it moved.
 _ADVANCE = """
 local rec, texts = KEYS[1], KEYS[2]
-local field, new = ARGV[1], ARGV[2]
+local field, new, channel, frame = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local ttl = redis.call('PTTL', rec)
 if ttl == -2 then return 0 end
 local current = redis.call('HGET', texts, field) or ''
-for i = 3, #ARGV do
+for i = 5, #ARGV do
   if ARGV[i] == current then
     redis.call('HSET', texts, field, new)
     if ttl > 0 then redis.call('PEXPIRE', texts, ttl) end
+    redis.call('PUBLISH', channel, frame)
     return 1
   end
 end
@@ -284,7 +285,10 @@ class RedisStore:
     async def advance_text_state(self, order_id: str, seq: int, state: str) -> bool:
         keys = _OrderKeys(order_id)
         allowed = ["" if before is None else before for before in receipts.predecessors(state)]
-        moved = await self._advance(keys=[keys.rec, keys.texts], args=[str(seq), state, *allowed])
+        frame = messages.encode(messages.Receipt(order_id=order_id, seq=seq, sms=state))
+        moved = await self._advance(
+            keys=[keys.rec, keys.texts], args=[str(seq), state, order_channel(order_id), frame, *allowed]
+        )
         return bool(moved)
 
 

@@ -306,6 +306,21 @@ async def test_text_state_only_moves_forward(backend: Backend) -> None:
     assert not await backend.store.advance_text_state("o-missing", 1, "queued")
 
 
+async def test_a_text_state_that_moves_is_published_as_a_receipt_and_one_that_does_not_is_not(
+    backend: Backend,
+) -> None:
+    order = new_order()
+    await backend.store.create_order(order)
+    async with backend.broker.subscribe(order_channel(order.id)) as payloads:
+        for state in ("queued", "delivered", "sent", "failed"):  # sent and failed come too late
+            await backend.store.advance_text_state(order.id, 4, state)
+        await backend.store.append_message(order.id, draft("marker", "m1"))
+        frames = [messages.decode_server(await asyncio.wait_for(anext(payloads), TIMEOUT)) for _ in range(3)]
+    receipts = [messages.Receipt(order_id=order.id, seq=4, sms=state) for state in ("queued", "delivered")]
+    assert frames[:2] == receipts
+    assert isinstance(frames[2], messages.MessageFrame)  # nothing else was published before it
+
+
 # redis outages ----------------------------------------------------------------------------
 
 
