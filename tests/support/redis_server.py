@@ -1,4 +1,4 @@
-"""Real redis-server processes for tests: on a free port of 127.0.0.1, never 6379, each in
+"""Real redis-server processes for tests: on a free port of 127.0.0.1, never the default port, each in
 its own temporary directory.
 
 - `redis_server` (session): one server without persistence, shared by the whole run; tests

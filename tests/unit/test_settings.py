@@ -178,7 +178,7 @@ REFUSALS = [
     ("[gateway]\npublic_url = 'ftp://gw.example'\n", "gateway.public_url"),
     ("[gateway]\npublic_url = ''\n", "gateway.public_url"),
     ("[gateway]\nallowed_origins = ['https://shop.example/path']\n", "gateway.allowed_origins[0]"),
-    ("[gateway]\nredis_url = 'localhost:6379'\nsecret = 's'\n", "gateway.redis_url"),
+    ("[gateway]\nredis_url = 'localhost:6380'\nsecret = 's'\n", "gateway.redis_url"),
     ("[gateway]\nredis_url = 'redis://localhost:1'\n", "gateway.secret"),  # nodes must share it
     ("[limits]\nchat_per_second = -1\n", "limits.chat_per_second"),
     ("[limits]\nchat_per_second = 'fast'\n", "limits.chat_per_second"),
