@@ -9,6 +9,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -145,10 +146,20 @@ def create_app(
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
-        exception_handlers={StoreUnavailable: _unavailable, BrokerUnavailable: _unavailable},
+        exception_handlers={
+            StoreUnavailable: _unavailable,
+            BrokerUnavailable: _unavailable,
+            HTTPException: _http_error,
+        },
     )
     app.add_middleware(_CountResponses)
     return app
+
+
+async def _http_error(request: Request, exc: HTTPException) -> Response:
+    """Starlette's own 404 (no such route) and 405 (wrong method), in the API's error shape."""
+    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+    return error(exc.status_code, code, f"{request.method} {request.url.path}: {exc.detail}")
 
 
 async def _unavailable(request: Request, exc: Exception) -> Response:

@@ -14,7 +14,9 @@ import msgspec
 from gateway import settings as settings_module
 from gateway.settings import ConfigError, Settings
 
-MAX_WS_FRAME = 64 * 1024  # bytes; uvicorn refuses bigger WebSocket frames outright
+# Bytes in one WebSocket frame; uvicorn closes the socket (1009) on a bigger one. Generous, so
+# an over-long chat text gets its `too_long` error frame rather than a closed socket.
+MAX_WS_FRAME = 1024 * 1024
 # Chat frames are a few hundred bytes: compressing them costs more CPU than it saves, and
 # each socket's zlib state costs ~100 kB of memory, which adds up across many sockets.
 WS_OPTIONS = {"ws_max_size": MAX_WS_FRAME, "ws_per_message_deflate": False}

@@ -84,11 +84,11 @@ class Inbound:
                 return []
             case InboundAction.APPEND | InboundAction.KEEP:
                 assert order is not None
-                await self._append(order, sms.body)
+                await self._append(order, sms)
                 return []
             case InboundAction.KEEP_AND_REPLY:
                 assert order is not None and decision.reply_state is not None
-                await self._append(order, sms.body)
+                await self._append(order, sms)
                 if not await self._mark_replied(order.id, decision.reply_state.value):
                     return []  # another node replied first
                 reply = templates.POLITE_REPLIES[decision.reply_state.value]
@@ -96,22 +96,25 @@ class Inbound:
         return []
 
     async def _route(self, phone: str, sender: str) -> OrderRecord | None:
-        """The phone's most recently active order on this number; failing that its newest
-        order on this number, then its newest order at all."""
-        order_id = await self._store.route(phone, sender)
-        if order_id is not None:
-            order = await self._store.get_order(order_id)
-            if order is not None:
-                return order
+        """The phone's most recently active order on this number, unless it is closed while
+        another of the phone's orders on this number is open; failing a route, the newest
+        order on this number, then the phone's newest order at all."""
         orders = await self._store.orders_of_phone(phone)
         on_number = [o for o in orders if o.sender == sender]
-        candidates = on_number or orders
+        open_on_number = [o for o in on_number if o.status not in FINAL]
+        routed_id = await self._store.route(phone, sender)
+        routed = next((o for o in orders if o.id == routed_id), None)
+        if routed is not None and (routed.status not in FINAL or not open_on_number):
+            return routed
+        candidates = open_on_number or on_number or orders
         return candidates[-1] if candidates else None
 
-    async def _append(self, order: OrderRecord, body: str) -> None:
-        text = body.strip()
+    async def _append(self, order: OrderRecord, sms: InboundSMS) -> None:
+        text = sms.body.strip()
         for start in range(0, len(text), MAX_TEXT):  # a long text becomes several messages
             await self._chat.post(order, Role.CUSTOMER, "sms", text[start : start + MAX_TEXT])
+        # The customer is talking about this order: their next text on this number goes to it.
+        await self._store.set_route(order.customer_phone, sms.sender, order.id)
 
     async def _mark_replied(self, order_id: str, state: str) -> bool:
         def change(record: OrderRecord):

@@ -11,7 +11,7 @@ import msgspec
 
 OrderId = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
 ClientId = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
-Seq = Annotated[int, msgspec.Meta(ge=0)]
+Seq = Annotated[int, msgspec.Meta(ge=0, le=2**53)]  # a JSON-safe integer
 
 
 class _Frame(msgspec.Struct, frozen=True, tag_field="type", omit_defaults=True):

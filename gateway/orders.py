@@ -111,6 +111,7 @@ class Orders:
             return self.view(existing), False
         now = self._clock()
         consent = initial_consent(body.workflow, body.sms_opt_in)
+        sender, shared = await self._pick_sender(phone)
         record = OrderRecord(
             id=body.id,
             retailer=retailer,
@@ -121,7 +122,7 @@ class Orders:
             request_digest=digest,
             consent=consent,
             consent_log=(ConsentChange(opt_in=consent.opt_in, source=consent.source, at=now),),
-            sender=await self._pick_sender(phone),
+            sender=sender,
             created_at=now,
         )
         stored, created = await self._store.create_order(record)
@@ -129,18 +130,21 @@ class Orders:
             if stored.request_digest != digest:
                 raise Conflict(body.id)
             return self.view(stored), False
-        await self._store.set_route(phone, record.sender, record.id)
+        if not shared:
+            # A number this phone's other open orders use keeps routing to them until this
+            # order is active on it (a text sent or received).
+            await self._store.set_route(phone, record.sender, record.id)
         return self.view(stored), True
 
-    async def _pick_sender(self, phone: str) -> str:
+    async def _pick_sender(self, phone: str) -> tuple[str, bool]:
         """A pool number no open order of this phone uses; when every number is taken, the one
-        fewest open orders share (inbound texts then go to the most recently active)."""
+        fewest open orders share. Returns it and whether it is shared."""
         pool = self._settings.sms.numbers
         in_use = [o.sender for o in await self._store.orders_of_phone(phone) if o.status not in FINAL]
         free = [number for number in pool if number not in in_use]
         if free:
-            return free[0]
-        return min(pool, key=in_use.count)
+            return free[0], False
+        return min(pool, key=in_use.count), True
 
     # events
 

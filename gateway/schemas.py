@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 import msgspec
 
 from gateway.policy.lifecycle import Workflow
 
-OrderId = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")]
+_ID = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"  # order and shopper ids: they go into URLs and keys
+SHOPPER_ID = re.compile(_ID)
+OrderId = Annotated[str, msgspec.Meta(pattern=_ID)]
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 EventId = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
 
@@ -19,7 +22,7 @@ class _In(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 class Customer(_In):
     phone: str
-    name: str | None = None
+    name: Annotated[str, msgspec.Meta(max_length=128)] | None = None
 
 
 class CreateOrder(_In):
@@ -31,7 +34,7 @@ class CreateOrder(_In):
 
 
 class ShopperIn(_In):
-    id: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")]
+    id: Annotated[str, msgspec.Meta(pattern=_ID)]
     name: Name
 
 

@@ -12,12 +12,13 @@ from gateway.endpoints.auth import Kind, Principal, authenticate
 from gateway.endpoints.errors import error, from_decode_error, invalid
 from gateway.orders import Conflict, ConsentRefusedError, InvalidField
 from gateway.policy.consent import ConsentSource
-from gateway.schemas import CreateOrder, MessagesPage, PostEvent, SetSMS, ShopperToken
+from gateway.schemas import SHOPPER_ID, CreateOrder, MessagesPage, PostEvent, SetSMS, ShopperToken
 from gateway.store.base import OrderNotFound
 from gateway.store.records import OrderRecord
 from gateway.tokens import SHOPPER_TTL
 
 MAX_PAGE = 1000
+MAX_BODY = 64 * 1024  # bytes; an order or an event is a few hundred
 
 
 def _json(value: object, status: int = 200) -> Response:
@@ -53,10 +54,17 @@ async def _order_for(request: Request, principal: Principal) -> OrderRecord:
 
 
 async def _body(request: Request, schema: type):
+    raw = bytearray()
+    async for chunk in request.stream():
+        raw += chunk
+        if len(raw) > MAX_BODY:
+            raise _Denied(error(413, "too_large", f"expected a body of at most {MAX_BODY} bytes"))
     try:
-        return msgspec.json.decode(await request.body(), type=schema)
+        return msgspec.json.decode(raw, type=schema)
     except msgspec.DecodeError as exc:
         raise _Denied(from_decode_error(exc)) from None
+    except UnicodeDecodeError as exc:  # msgspec raises it for bytes that are not UTF-8
+        raise _Denied(invalid("body", f"expected UTF-8 JSON: {exc.reason} at byte {exc.start}")) from None
 
 
 def _guarded(handler):
@@ -139,8 +147,9 @@ async def list_messages(request: Request) -> Response:
 async def mint_shopper_token(request: Request) -> Response:
     _require(request, Kind.OPERATOR)
     shopper_id = request.path_params["shopper_id"]
-    if not 1 <= len(shopper_id) <= 128:
-        return invalid("shopper_id", "expected 1 to 128 characters")
+    if not SHOPPER_ID.fullmatch(shopper_id):
+        # The same rule as an event's shopper.id: a token for any other id could join nothing.
+        return invalid("shopper_id", f"expected 1-128 letters, digits or ._:- , got {shopper_id!r}")
     expires_at = int(request.state.clock()) + SHOPPER_TTL
     token = request.state.tokens.mint("s", shopper_id, expires_at)
     return _json(ShopperToken(token=token, expires_at=iso(expires_at)), 201)
