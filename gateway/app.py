@@ -150,6 +150,7 @@ def create_app(
             StoreUnavailable: _unavailable,
             BrokerUnavailable: _unavailable,
             HTTPException: _http_error,
+            Exception: _internal_error,
         },
     )
     app.add_middleware(_CountResponses)
@@ -160,6 +161,11 @@ async def _http_error(request: Request, exc: HTTPException) -> Response:
     """Starlette's own 404 (no such route) and 405 (wrong method), in the API's error shape."""
     code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
     return error(exc.status_code, code, f"{request.method} {request.url.path}: {exc.detail}")
+
+
+async def _internal_error(request: Request, exc: Exception) -> Response:
+    """A bug: the same error shape as everything else (uvicorn still logs the traceback)."""
+    return error(500, "internal", "the gateway failed to handle this request")
 
 
 async def _unavailable(request: Request, exc: Exception) -> Response:

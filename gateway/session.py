@@ -109,6 +109,11 @@ class Session:
             except (StoreUnavailable, BrokerUnavailable, ConnectionError):
                 client_id = getattr(frame, "client_id", None)
                 self.error(UNAVAILABLE, "the gateway cannot reach its store; try again", client_id)
+            except Exception:
+                # A bug or an unexpected store answer: this frame fails, the socket does not.
+                log.exception("could not handle a %s frame", type(frame).__name__)
+                client_id = getattr(frame, "client_id", None)
+                self.error(UNAVAILABLE, "the gateway could not handle that frame; try again", client_id)
 
     async def _handle(self, frame: messages.ClientMessage) -> None:
         match frame:
