@@ -8,7 +8,7 @@ import time
 from contextlib import AsyncExitStack
 
 import msgspec
-from starlette.websockets import WebSocket, WebSocketDisconnect
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from gateway import closecodes, messages
 from gateway.broker.base import BrokerUnavailable, order_channel
@@ -196,12 +196,16 @@ class Session:
             item = await self.outbox.get()
             try:
                 await self._relay_one(item)
-            except (WebSocketDisconnect, RuntimeError, OSError):
+            except (WebSocketDisconnect, OSError):
                 return  # the socket closed; the reader sees it too
             except Exception:
+                if WebSocketState.DISCONNECTED in (self.ws.client_state, self.ws.application_state):
+                    return  # Starlette's RuntimeError for a send after close
                 # The store answered something unexpected: this frame is lost to this socket
                 # (a rejoin with after= recovers it), but the socket's only writer lives on.
                 log.exception("could not relay a %s item to a %s socket", item[0], self.role.value)
+                if item[0] == "join":
+                    self.error(UNAVAILABLE, f"could not join order {item[1]!r}; join again")
 
     async def _relay_one(self, item: tuple) -> None:
         match item:
