@@ -86,6 +86,7 @@ def create_app(
     jobs: JobQueue | None = None,
     sms: SMSTransport | None = None,
     clock: Callable[[], float] = time.time,
+    monotonic: Callable[[], float] = time.monotonic,
 ) -> Starlette:
     """The gateway as an ASGI app. Builds each dependency from `settings` unless one is
     injected (tests inject fakes), starts them in the lifespan and hands them to endpoints
@@ -108,7 +109,8 @@ def create_app(
         chat = Chat(the_store, texter, metrics, clock=clock)
         services = {
             "settings": settings,
-            "clock": clock,
+            "clock": clock,  # wall time: tokens, retention, timestamps
+            "monotonic": monotonic,  # intervals: rate limits
             "store": the_store,
             "broker": the_broker,
             "jobs": the_jobs,

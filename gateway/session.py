@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from contextlib import AsyncExitStack
 
 import msgspec
@@ -40,6 +39,7 @@ class Session:
         self.orders = state.orders
         self.chat = state.chat
         self.rate = state.settings.limits.chat_per_second
+        self.monotonic = state.monotonic
         self.metrics = state.metrics
         self.via = "web" if role is Role.CUSTOMER else "app"
         self.outbox: asyncio.Queue[tuple] = asyncio.Queue(maxsize=OUTBOX)
@@ -171,7 +171,7 @@ class Session:
             detail = "expected 1 to 1000 characters of text"
             self.error(problem, f"{detail}, got {len(frame.text)}", frame.client_id)
             return
-        bucket, allowed = take(self.buckets.get(frame.order_id), time.monotonic(), self.rate)
+        bucket, allowed = take(self.buckets.get(frame.order_id), self.monotonic(), self.rate)
         self.buckets[frame.order_id] = bucket
         if not allowed:
             self.error(ErrorCode.RATE_LIMITED, f"at most {self.rate:g} messages a second", frame.client_id)

@@ -4,32 +4,30 @@ import asyncio
 
 import pytest
 
-from gateway.jobs.memory import MemoryJobQueue
 from gateway.sms.base import InboundSMS
-from support.app_server import OPERATOR_KEY, auth, base_config, running_gateway
+from support.app_server import (
+    OPERATOR_KEY,
+    ObservedJobQueue,
+    auth,
+    base_config,
+    frame_of,
+    join,
+    running_gateway,
+    send_text,
+)
 
 pytestmark = pytest.mark.e2e
 
 
-class GatedJobQueue(MemoryJobQueue):
-    """Hands out no job until `opened`, and tells when a job is settled."""
+class GatedJobQueue(ObservedJobQueue):
+    """Hands out no job until `opened`."""
 
     def __init__(self) -> None:
         super().__init__()
         self.opened = asyncio.Event()
-        self.settled = asyncio.Condition()
 
     async def claim(self, kind, now, lease, limit):
         return await super().claim(kind, now, lease, limit) if self.opened.is_set() else []
-
-    async def done(self, job):
-        await super().done(job)
-        async with self.settled:
-            self.settled.notify_all()
-
-    async def wait_until_empty(self, kind: str) -> None:
-        async with self.settled:
-            await asyncio.wait_for(self.settled.wait_for(lambda: self.pending(kind) == 0), 5)
 
 
 async def test_a_stop_that_lands_while_a_text_waits_stops_that_text():
@@ -43,7 +41,7 @@ async def test_a_stop_that_lands_while_a_text_waits_stops_that_text():
         stop = InboundSMS(sid="SMstop1", phone=order.customer_phone, sender=order.sender, body="STOP")
         assert await gateway.services["inbound"].handle(stop) == []
         queue.opened.set()
-        await queue.wait_until_empty("text")
+        await queue.drained("text")
 
         assert gateway.services["sms"].outbox == []
         view = (await gateway.http.get("/v1/orders/o-wait", headers=auth(OPERATOR_KEY))).json()
@@ -64,3 +62,21 @@ async def test_a_customer_of_a_retailer_that_owns_messaging_gets_no_reply_but_is
             assert await inbound.handle(text) == []
         transcript = await gateway.http.get("/v1/orders/o-own/messages", headers=auth("rk-own"))
         assert [m["text"] for m in transcript.json()["messages"]] == ["where is my order?", "HELP"]
+
+
+async def test_a_phone_that_texted_stop_gets_nothing_even_for_a_new_opted_in_order(gateway):
+    await gateway.create_order("o-before", sms_opt_in=True)
+    order = await gateway.services["store"].get_order("o-before")
+    stop = InboundSMS(sid="SMstop2", phone=order.customer_phone, sender=order.sender, body="stop")
+    await gateway.services["inbound"].handle(stop)
+
+    # The retailer's checkout says yes to texts, but the phone said STOP: the block wins.
+    view = await gateway.picking_order("o-after", sms_opt_in=True)
+    assert view["sms"] == {"opt_in": True, "source": "order"}
+    shopper = await gateway.connect("shopper", await gateway.shopper_token())
+    await join(shopper, "o-after")
+    await send_text(shopper, "o-after", "Hi! Starting on your list now.", "s1")
+    receipt = await frame_of(shopper, "receipt")
+    assert (receipt["seq"], receipt["sms"]) == (1, "not_sent")
+    await gateway.services["jobs"].drained("text")
+    assert gateway.services["sms"].outbox == []

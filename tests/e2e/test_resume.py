@@ -73,3 +73,35 @@ async def test_asking_for_more_history_than_the_order_has_is_flagged_not_hidden(
     resumed = await join(customer, "o-lost", after=0)
     assert "history_lost" not in resumed
     assert [m["text"] for m in resumed["history"]] == ["only message"]
+
+
+class LossyBroker(MemoryBroker):
+    """Loses the message frame of one seq, as a pub/sub hiccup between nodes would."""
+
+    def __init__(self, lose_seq: int) -> None:
+        super().__init__()
+        self.lose_seq = lose_seq
+        self.lost = 0
+
+    async def publish(self, channel: str, payload: bytes) -> None:
+        frame = json.loads(payload)
+        if frame["type"] == "message" and frame["message"]["seq"] == self.lose_seq and not self.lost:
+            self.lost += 1
+            return
+        await super().publish(channel, payload)
+
+
+async def test_a_message_lost_between_nodes_is_filled_in_before_the_next_one():
+    broker = LossyBroker(lose_seq=2)
+    async with running_gateway(broker=broker, store=MemoryStore(broker)) as gateway:
+        view = await gateway.picking_order("o-gap")
+        shopper = await gateway.connect("shopper", await gateway.shopper_token())
+        customer = await gateway.connect("customer", view["customer_token"])
+        await join(shopper, "o-gap")
+        await join(customer, "o-gap")
+        for n in (1, 2, 3):
+            await send_text(shopper, "o-gap", f"item {n}", f"s{n}")
+            await frame_of(shopper, "ack")
+        received = [(await frame_of(customer, "message"))["message"]["text"] for _ in range(3)]
+        assert broker.lost == 1
+        assert received == ["item 1", "item 2", "item 3"]

@@ -279,8 +279,12 @@ async def test_a_malformed_frame_is_a_bad_frame_and_the_socket_stays_open(gatewa
     await assert_alive(shopper)
 
 
+# The rate-limit tests stop the limiter's clock, so a slow machine cannot refill the bucket
+# between sends: the burst is exactly `chat_per_second`.
+
+
 async def test_sending_faster_than_the_limit_is_rate_limited():
-    async with running_gateway(base_config(limits={"chat_per_second": 2})) as gateway:
+    async with running_gateway(base_config(limits={"chat_per_second": 2}), monotonic=lambda: 0.0) as gateway:
         shopper, _ = await chat_pair(gateway, "o-rate")
 
         for n in (1, 2, 3):
@@ -438,7 +442,7 @@ async def test_the_same_client_id_from_each_side_makes_two_messages(gateway):
 
 
 async def test_the_rate_limit_counts_each_order_separately():
-    async with running_gateway(base_config(limits={"chat_per_second": 2})) as gateway:
+    async with running_gateway(base_config(limits={"chat_per_second": 2}), monotonic=lambda: 0.0) as gateway:
         await gateway.picking_order("o-rate-a", customer={"phone": "+15551230001"})
         await gateway.picking_order("o-rate-b", customer={"phone": "+15551230002"})
         shopper = await gateway.connect("shopper", await gateway.shopper_token())

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import socket
 from collections.abc import AsyncIterator
 
@@ -15,7 +16,7 @@ import pytest
 from gateway.callbacks import KIND, Callbacks, envelope
 from gateway.jobs.base import Job
 from gateway.jobs.memory import MemoryJobQueue
-from gateway.jobs.worker import Retry, Worker
+from gateway.jobs.worker import Retry, Worker, backoff
 from gateway.metrics import Metrics
 from gateway.policy.consent import Consent, ConsentSource
 from gateway.policy.lifecycle import Status, Workflow
@@ -259,3 +260,33 @@ async def test_a_receiver_that_times_out_is_retried(callback_receiver):
         assert not http.is_closed  # an injected client belongs to its owner
     assert isinstance(outcome, Retry)
     assert metrics.registry.get_sample_value("gateway_callbacks_total", {"outcome": "retried"}) == 1
+
+
+class _Highest(random.Random):
+    """A random source that always draws the top of the range: backoff's ceiling."""
+
+    def uniform(self, a: float, b: float) -> float:
+        return b
+
+
+@pytest.mark.parametrize(("attempt", "ceiling"), [(1, 2), (2, 4), (5, 32), (9, 512), (10, 600), (30, 600)])
+def test_callback_backoff_doubles_up_to_ten_minutes(attempt, ceiling):
+    assert backoff(attempt, base=1, cap=600, rng=_Highest()) == ceiling
+
+
+async def test_a_failing_receiver_is_still_retried_an_hour_on_with_the_default_budget():
+    settings = msgspec.convert(
+        {"retailers": {"demo": {"callback_url": closed_port_url(), "callback_secret": SECRET}}}, Settings
+    )
+    now = [1_000.0]
+    queue = MemoryJobQueue()
+    callbacks = Callbacks(settings, queue, Metrics(), clock=lambda: now[0])  # the default budget
+    await callbacks.start()
+    try:
+        await callbacks.enqueue(order(), event())
+        [job] = await queue.claim(KIND, now=now[0], lease=60, limit=1)
+        now[0] += 3600 + 60  # the contract: retried for at least an hour
+        still = await callbacks.handle(msgspec.structs.replace(job, attempts=20))
+    finally:
+        await callbacks.close()
+    assert isinstance(still, Retry)

@@ -16,6 +16,7 @@ from websockets.asyncio.client import ClientConnection
 from gateway import settings as settings_module
 from gateway.app import create_app
 from gateway.cli import WS_OPTIONS
+from gateway.jobs.memory import MemoryJobQueue
 from gateway.settings import Settings
 from support.serving import listening_socket, serving, url_of
 
@@ -94,6 +95,24 @@ def auth(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
 
 
+class ObservedJobQueue(MemoryJobQueue):
+    """The embedded job queue, able to say when every job of a kind has settled, so a test
+    can prove a text was *not* sent: once the queue is empty, nothing more will go."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.settled = asyncio.Condition()
+
+    async def done(self, job) -> None:
+        await super().done(job)
+        async with self.settled:
+            self.settled.notify_all()
+
+    async def drained(self, kind: str, timeout: float = FRAME_TIMEOUT) -> None:
+        async with self.settled:
+            await asyncio.wait_for(self.settled.wait_for(lambda: self.pending(kind) == 0), timeout)
+
+
 @asynccontextmanager
 async def running_gateway(raw: dict | None = None, **create_kwargs) -> AsyncIterator[RunningGateway]:
     """The gateway under uvicorn on a free port. `raw` is a config dict (default
@@ -104,6 +123,8 @@ async def running_gateway(raw: dict | None = None, **create_kwargs) -> AsyncIter
     raw = raw if raw is not None else base_config()
     raw = {**raw, "gateway": {"public_url": url, **raw.get("gateway", {})}}
     settings, _ = settings_module.parse(raw, {})
+    if settings.gateway.embedded:
+        create_kwargs.setdefault("jobs", ObservedJobQueue())
     app = create_app(settings, **create_kwargs)
     async with (
         serving(app, sock, lifespan="on", **WS_OPTIONS),
