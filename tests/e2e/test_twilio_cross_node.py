@@ -20,12 +20,7 @@ SEND_TIMEOUT = 10.0
 async def nodes(redis_url: str, fake_twilio: FakeTwilio):
     config = base_config(
         gateway={"redis_url": redis_url},
-        sms={
-            "provider": "twilio",
-            "twilio_account_sid": fake_twilio.account_sid,
-            "twilio_auth_token": fake_twilio.auth_token,
-            "twilio_api_base": fake_twilio.base_url,
-        },
+        sms=fake_twilio.sms_config(),
     )
     async with running_gateway(config) as node_a, running_gateway(config) as node_b:
         yield node_a, node_b
@@ -76,12 +71,7 @@ async def test_a_customer_text_on_one_node_reaches_the_shopper_on_the_other(node
 async def test_a_text_accepted_by_a_node_that_stops_is_sent_by_another(redis_url, fake_twilio):
     config = base_config(
         gateway={"redis_url": redis_url},
-        sms={
-            "provider": "twilio",
-            "twilio_account_sid": fake_twilio.account_sid,
-            "twilio_auth_token": fake_twilio.auth_token,
-            "twilio_api_base": fake_twilio.base_url,
-        },
+        sms=fake_twilio.sms_config(),
     )
     order_id = f"o-{secrets.token_hex(6)}"
     # Two refusals: should node A's first retry come due before it has stopped, it is refused

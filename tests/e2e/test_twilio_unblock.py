@@ -20,10 +20,7 @@ async def receipt_for(ws, seq: int, final: set[str]) -> str:
 
 
 async def test_start_lifts_the_carrier_block_on_that_sender(fake_twilio: FakeTwilio):
-    config = base_config(sms={
-        "provider": "twilio", "twilio_account_sid": fake_twilio.account_sid,
-        "twilio_auth_token": fake_twilio.auth_token, "twilio_api_base": fake_twilio.base_url,
-    })
+    config = base_config(sms=fake_twilio.sms_config())
     async with running_gateway(config) as gateway:
         await gateway.picking_order("o-21610", sms_opt_in=True)
         [picking] = await fake_twilio.wait_for_accepted(1, timeout=SEND_TIMEOUT)

@@ -29,12 +29,7 @@ SEND_TIMEOUT = 10.0  # covers one retry backoff (at most 2 s) with room to spare
 @pytest.fixture
 async def gateway(fake_twilio: FakeTwilio):
     raw = base_config(
-        sms={
-            "provider": "twilio",
-            "twilio_account_sid": fake_twilio.account_sid,
-            "twilio_auth_token": fake_twilio.auth_token,
-            "twilio_api_base": fake_twilio.base_url,
-        }
+        sms=fake_twilio.sms_config()
     )
     async with running_gateway(raw) as running:
         yield running

@@ -117,6 +117,15 @@ class FakeTwilio:
                 ) from None
         return list(self.requests)
 
+    def sms_config(self) -> dict[str, str]:
+        """The gateway's [sms] section for texting through this fake."""
+        return {
+            "provider": "twilio",
+            "twilio_account_sid": self.account_sid,
+            "twilio_auth_token": self.auth_token,
+            "twilio_api_base": self.base_url,
+        }
+
     async def start(self) -> None:
         self.base_url = await self._serving.enter_async_context(serving(self.app, lifespan="off"))
 
