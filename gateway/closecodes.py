@@ -4,5 +4,5 @@
 # `after=<last seq seen>`: nothing is lost, history fills the gap.
 SLOW_CONSUMER = 4008
 
-# The node is shutting down. Reconnect (to any node) and resume with `after=`.
-GOING_AWAY = 1001
+# Not ours, but clients meet them: 1012 (service restart) when a node shuts down, 1009 for a
+# frame over 1 MiB. Either way, reconnect (to any node) and join with `after=`.
