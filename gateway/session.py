@@ -14,6 +14,7 @@ from gateway.broker.base import BrokerUnavailable, order_channel
 from gateway.messages import ChannelHeader, ChatMessage
 from gateway.policy.chat import Bucket, ErrorCode, Role, may_join, send_error, take, text_error
 from gateway.store.base import StoreUnavailable
+from gateway.store.records import OrderRecord
 
 log = logging.getLogger("gateway.sockets")
 
@@ -140,10 +141,13 @@ class Session:
         self.error(ErrorCode.NOT_JOINED, f"join order {order_id!r} first", client_id)
         return False
 
+    def _may_join(self, order: OrderRecord) -> bool:
+        shopper_id = order.shopper.id if order.shopper else None
+        return may_join(self.role, self.subject, order.id, shopper_id)
+
     async def _join(self, frame: messages.Join) -> None:
         order = await self.store.get_order(frame.order_id)
-        shopper_id = order.shopper.id if order and order.shopper else None
-        if order is None or not may_join(self.role, self.subject, frame.order_id, shopper_id):
+        if order is None or not self._may_join(order):
             self.error(ErrorCode.NOT_AUTHORIZED, f"this token may not join order {frame.order_id!r}")
             return
         await self._leave(frame.order_id)  # a second join restarts the subscription
@@ -179,6 +183,9 @@ class Session:
         order = await self.store.get_order(frame.order_id)
         if order is None:
             self.error(ErrorCode.CHAT_CLOSED, "this order's chat has been purged", frame.client_id)
+            return
+        if not self._may_join(order):  # e.g. the order was reassigned to another shopper
+            self.error(ErrorCode.NOT_AUTHORIZED, "this order is no longer yours to chat in", frame.client_id)
             return
         problem = send_error(self.orders.chat_state(order))
         if problem is not None:

@@ -488,3 +488,21 @@ async def test_a_customer_can_join_a_closed_chat_and_read_its_history(gateway):
 
     assert joined["order"] == {"status": "delivered", "chat": "closed", "workflow": "delivery"}
     assert joined["history"] == [ack["message"]]
+
+
+async def test_a_shopper_whose_order_is_reassigned_can_no_longer_send_in_it(gateway):
+    await gateway.picking_order("o-reassigned", shopper_id="shopper-1")
+    first = await gateway.connect("shopper", await gateway.shopper_token("shopper-1"))
+    await join(first, "o-reassigned")
+    reassigned = await gateway.event(
+        "o-reassigned", "checkout", "o-reassigned-checkout", shopper={"id": "shopper-2", "name": "Bo"}
+    )
+    assert reassigned.json()["applied"] is True
+
+    await send_text(first, "o-reassigned", "Still me?", "late")
+    refused = await frame_of(first, "error")
+    assert (refused["code"], refused["client_id"]) == ("not_authorized", "late")
+    second = await gateway.connect("shopper", await gateway.shopper_token("shopper-2"))
+    await join(second, "o-reassigned")
+    await send_text(second, "o-reassigned", "Hi, Bo here, taking over.", "bo1")
+    assert (await frame_of(second, "ack"))["message"]["seq"] == 1
