@@ -21,7 +21,10 @@ log = logging.getLogger("gateway.sockets")
 MAX_JOINED = 50  # orders one socket may follow at once (a batched shop is a handful)
 OUTBOX = 1000  # frames queued for one socket before it counts as stalled
 HISTORY = 5000  # messages a join replays at most
-UNAVAILABLE = "unavailable"  # error code beyond the contract's list: the store/broker is down
+RESYNC_ATTEMPTS = 6  # tries at catching up after an outage (0.1 s doubling: ~6 s in all)
+# Error codes beyond the contract's list.
+UNAVAILABLE = "unavailable"  # the store or broker is down (or failed): try again
+HISTORY_LOST = "history_lost"  # the store lost messages this socket had seen (Redis kept no data)
 
 
 class Session:
@@ -60,8 +63,8 @@ class Session:
             return
         self._queue(("bus", header, payload))
 
-    def resync(self, order_id: str) -> None:
-        self._queue(("resync", order_id))
+    def resync(self, order_id: str, attempt: int = 0) -> None:
+        self._queue(("resync", order_id, attempt))
 
     def _queue(self, item: tuple) -> None:
         try:
@@ -222,9 +225,9 @@ class Session:
                 await self._send_joined(order_id, after)
             case ("leave", order_id):
                 self.sent_seq.pop(order_id, None)
-            case ("resync", order_id):
+            case ("resync", order_id, attempt):
                 if order_id in self.sent_seq:
-                    await self._catch_up(order_id, None)
+                    await self._resync(order_id, attempt)
             case ("bus", header, payload):
                 last = self.sent_seq.get(header.order_id)
                 if last is None:
@@ -262,6 +265,27 @@ class Session:
         )
         await self.ws.send_text(messages.encode(joined).decode())
         self.sent_seq[order_id] = last_seq
+
+    async def _resync(self, order_id: str, attempt: int) -> None:
+        """The node's subscription came back after an outage: send what was missed. When the
+        store now has fewer messages than this socket has seen, the history was lost (a Redis
+        that kept no data): the client is told, not left with a silent hole."""
+        try:
+            last = await self.store.last_seq(order_id)
+        except (StoreUnavailable, ConnectionError):
+            # The store's first answer after an outage may come on a connection that died in
+            # it: try again shortly, a few times, without holding up this socket's frames.
+            if attempt < RESYNC_ATTEMPTS:
+                asyncio.get_running_loop().call_later(0.1 * 2**attempt, self.resync, order_id, attempt + 1)
+            return
+        if last >= self.sent_seq[order_id]:
+            await self._catch_up(order_id, None)
+            return
+        self.error(
+            HISTORY_LOST,
+            f"order {order_id!r} lost its chat history after seq {last}: join again to see what is left",
+        )
+        self.sent_seq[order_id] = last
 
     async def _catch_up(self, order_id: str, upto: int | None) -> None:
         """Sends what the Store has after the last seq sent (up to `upto`), in order."""

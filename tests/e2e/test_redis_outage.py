@@ -16,6 +16,7 @@ from support.app_server import (
     running_gateway,
     send_text,
 )
+from support.redis_server import RedisServer
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 
@@ -66,3 +67,27 @@ async def test_a_redis_restart_loses_no_acked_message_and_chat_resumes(restartab
         transcript = await node_b.http.get("/v1/orders/o-outage/messages", headers=auth(OPERATOR_KEY))
         texts = [m["text"] for m in transcript.json()["messages"]]
         assert texts == ["before 0", "before 1", "before 2", "during", "got them all"]
+
+
+async def test_a_redis_that_comes_back_empty_is_reported_not_papered_over(tmp_path):
+    redis = RedisServer(tmp_path, appendonly=False)  # keeps no data across a restart
+    redis.start()
+    try:
+        async with running_gateway(base_config(gateway={"redis_url": redis.url})) as node:
+            view = await node.picking_order("o-wiped")
+            shopper = await node.connect("shopper", await node.shopper_token())
+            customer = await node.connect("customer", view["customer_token"])
+            await join(shopper, "o-wiped")
+            await join(customer, "o-wiped")
+            for n in (1, 2):
+                await send_text(shopper, "o-wiped", f"message {n}", f"m{n}")
+                assert (await frame_of(customer, "message"))["message"]["seq"] == n
+
+            await redis.astop()
+            await redis.astart()
+            lost = await frame_of(customer, "error", timeout=20)  # once the node has reconnected
+            assert lost["code"] == "history_lost"
+            await customer.send('{"type":"ping"}')
+            assert (await frame_of(customer, "pong"))["type"] == "pong"  # and the socket stays
+    finally:
+        redis.stop()
