@@ -19,6 +19,9 @@ from gateway.settings import ConfigError, Settings
 MAX_WS_FRAME = 1024 * 1024
 # Chat frames are a few hundred bytes: compressing them costs more CPU than it saves, and
 # each socket's zlib state costs ~100 kB of memory, which adds up across many sockets.
+# Seconds a stopping node waits for open connections before closing them; sockets reconnect
+# to another node and resume with after=, so there is no reason to wait long.
+GRACEFUL_SHUTDOWN = 10
 WS_OPTIONS = {"ws_max_size": MAX_WS_FRAME, "ws_per_message_deflate": False}
 
 
@@ -67,7 +70,10 @@ def _serve(settings: Settings, generated: list[str], host: str, port: int) -> in
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     print(banner(settings, generated), flush=True)
-    config = uvicorn.Config(create_app(settings), log_level="info", access_log=False, lifespan="on", **WS_OPTIONS)
+    config = uvicorn.Config(
+        create_app(settings), log_level="info", access_log=False, lifespan="on",
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN, **WS_OPTIONS,
+    )
     uvicorn.Server(config).run(sockets=[listening_socket(host, port)])
     return 0
 

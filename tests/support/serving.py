@@ -46,7 +46,9 @@ async def serving(
 ) -> AsyncIterator[str]:
     """Runs `app` until the block ends; yields its base URL once its lifespan has started."""
     sock = sock or listening_socket()
-    options = {"log_level": "warning", "access_log": False, "lifespan": "auto", **config}
+    options = {
+        "log_level": "warning", "access_log": False, "lifespan": "auto", "timeout_graceful_shutdown": 5, **config,
+    }
     server = QuietServer(uvicorn.Config(app, **options))
     task = asyncio.create_task(server.serve(sockets=[sock]))
     ready = asyncio.create_task(server.ready.wait())
