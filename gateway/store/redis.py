@@ -69,6 +69,14 @@ end
 return 0
 """
 
+# Every key of an order expires at one instant (PEXPIRE per key in a MULTI can differ by a
+# millisecond, leaving a chat readable for a moment after its order is gone).
+_EXPIRE = """
+local now = redis.call('TIME')
+local at = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) + tonumber(ARGV[1])
+for _, key in ipairs(KEYS) do redis.call('PEXPIREAT', key, at) end
+"""
+
 _SEQ_PREFIX = b'{"seq":0'
 
 _encode = msgspec.msgpack.Encoder().encode
@@ -126,6 +134,7 @@ class RedisStore:
         self._append = self._redis.register_script(_APPEND)
         self._drop_route = self._redis.register_script(_DROP_ROUTE)
         self._advance = self._redis.register_script(_ADVANCE)
+        self._expire = self._redis.register_script(_EXPIRE)
 
     async def start(self) -> None:
         pass
@@ -181,11 +190,8 @@ class RedisStore:
 
     @_reachable
     async def expire_order(self, order_id: str, ttl: float) -> None:
-        millis = _millis(ttl)
-        async with self._redis.pipeline(transaction=True) as pipe:
-            for key in _OrderKeys(order_id).all():
-                pipe.pexpire(key, millis)
-            await pipe.execute()
+        keys = _OrderKeys(order_id).all()
+        await self._expire(keys=list(keys), args=[_millis(ttl)])
 
     @_reachable
     async def orders_of_phone(self, phone: str) -> list[OrderRecord]:
