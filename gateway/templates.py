@@ -35,11 +35,6 @@ LONGEST = {
 TOKEN_MAX = 210  # characters of a customer token for a 128-character order id
 
 
-def placeholders(template: str) -> list[str]:
-    """Field names in a template, in order. Raises ValueError on a malformed template."""
-    return [field for _, field, _, _ in string.Formatter().parse(template) if field is not None]
-
-
 def problem(template: str) -> str | None:
     """What is wrong with a template, or None."""
     try:

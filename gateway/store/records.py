@@ -79,5 +79,3 @@ class Block(msgspec.Struct, frozen=True):
     def any(self) -> bool:
         return self.keyword or self.sender
 
-
-SMS_STATES = ("queued", "sent", "delivered", "undelivered", "failed", "not_sent")

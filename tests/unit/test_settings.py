@@ -377,26 +377,6 @@ def test_bad_duration_says_what_was_expected(text):
 
 
 @pytest.mark.parametrize(
-    ("template", "fields"),
-    [
-        ("", []),
-        ("no placeholders", []),
-        ("{shopper} is shopping your {retailer} order", ["shopper", "retailer"]),
-        ("{status_url} {status_url}", ["status_url", "status_url"]),
-        ("{{literal}} braces", []),
-    ],
-)
-def test_placeholders(template, fields):
-    assert templates.placeholders(template) == fields
-
-
-@pytest.mark.parametrize("template", ["{retailer", "retailer}", "{"])
-def test_placeholders_of_a_malformed_template_raise(template):
-    with pytest.raises(ValueError):
-        templates.placeholders(template)
-
-
-@pytest.mark.parametrize(
     "template",
     [
         "",
