@@ -18,7 +18,7 @@ from gateway.policy.lifecycle import FINAL, Communications
 from gateway.settings import Settings
 from gateway.sms.base import InboundSMS
 from gateway.store.base import OrderNotFound, Store
-from gateway.store.records import ConsentChange, OrderRecord
+from gateway.store.records import OrderRecord
 
 log = logging.getLogger("gateway.inbound")
 
@@ -134,10 +134,7 @@ class Inbound:
         def change(record: OrderRecord):
             if record.status in FINAL or record.consent == consent:
                 return None, None
-            log_entry = ConsentChange(opt_in=opt_in, source=ConsentSource.KEYWORD, at=now)
-            return msgspec.structs.replace(
-                record, consent=consent, consent_log=(*record.consent_log, log_entry)
-            ), None
+            return record.with_consent(consent, now), None
 
         for order in await self._store.orders_of_phone(phone):
             if order.status not in FINAL:

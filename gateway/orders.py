@@ -18,7 +18,7 @@ from gateway.policy.lifecycle import FINAL, ChatState, Communications, chat_stat
 from gateway.schemas import CreateOrder, EventResult, OrderView, PostEvent, ShopperView, SMSView
 from gateway.settings import Settings
 from gateway.store.base import OrderNotFound, Store
-from gateway.store.records import ConsentChange, EventRecord, OrderRecord, Shopper
+from gateway.store.records import EventRecord, OrderRecord, Shopper
 from gateway.texting import Texter
 from gateway.tokens import Tokens
 
@@ -105,10 +105,8 @@ class Orders:
             raise InvalidField("customer.phone", f"expected an E.164 number such as +14155552671, got {body.customer.phone!r}")
         digest = hashlib.sha256(retailer.encode() + b"\0" + msgspec.json.encode(body)).hexdigest()
         existing = await self._store.get_order(body.id)
-        if existing is not None:
-            if existing.request_digest != digest:
-                raise Conflict(body.id)
-            return self.view(existing), False
+        if existing is not None:  # a retry, most likely: no sender to pick
+            return self._retried(existing, digest), False
         now = self._clock()
         consent = initial_consent(body.workflow, body.sms_opt_in)
         sender, shared = await self._pick_sender(phone)
@@ -121,20 +119,23 @@ class Orders:
             locale=body.locale,
             request_digest=digest,
             consent=consent,
-            consent_log=(ConsentChange(opt_in=consent.opt_in, source=consent.source, at=now),),
             sender=sender,
             created_at=now,
-        )
+        ).with_consent(consent, now)  # the first entry of its consent log
         stored, created = await self._store.create_order(record)
-        if not created:
-            if stored.request_digest != digest:
-                raise Conflict(body.id)
-            return self.view(stored), False
+        if not created:  # another request created it in between
+            return self._retried(stored, digest), False
         if not shared:
             # A number this phone's other open orders use keeps routing to them until this
             # order is active on it (a text sent or received).
             await self._store.set_route(phone, record.sender, record.id)
         return self.view(stored), True
+
+    def _retried(self, existing: OrderRecord, digest: str) -> OrderView:
+        """The same body again is a retry and gets the order; another body is a conflict."""
+        if existing.request_digest != digest:
+            raise Conflict(existing.id)
+        return self.view(existing)
 
     async def _pick_sender(self, phone: str) -> tuple[str, bool]:
         """A pool number no open order of this phone uses; when every number is taken, the one
@@ -165,9 +166,9 @@ class Orders:
         now = self._clock()
 
         def change(record: OrderRecord):
-            if body.event_id in record.seen_event_ids():
+            transition = on_event(record.status, record.seen_event_ids(), body.event_id, body.event_name)
+            if transition.repeated:
                 return None, (False, record, None)
-            transition = on_event(record.status, (), body.event_id, body.event_name)
             event = EventRecord(
                 event_id=body.event_id, event_name=body.event_name, occurred_at=body.occurred_at,
                 received_at=now, applied=transition.applied,
@@ -215,8 +216,7 @@ class Orders:
             decided = on_consent_request(record.consent, opt_in, source, block.keyword)
             if isinstance(decided, ConsentRefused):
                 return None, decided
-            log = (*record.consent_log, ConsentChange(opt_in=decided.opt_in, source=decided.source, at=now))
-            return msgspec.structs.replace(record, consent=decided, consent_log=log), decided
+            return record.with_consent(decided, now), decided
 
         decided = await self._store.update_order(order_id, change)
         if isinstance(decided, ConsentRefused):

@@ -190,9 +190,10 @@ class Session:
         if not self._may_join(order):  # e.g. the order was reassigned to another shopper
             self.error(ErrorCode.NOT_AUTHORIZED, "this order is no longer yours to chat in", frame.client_id)
             return
-        problem = send_error(self.orders.chat_state(order))
+        state = self.orders.chat_state(order)
+        problem = send_error(state)
         if problem is not None:
-            self.error(problem, f"chat is {self.orders.chat_state(order).value}", frame.client_id)
+            self.error(problem, f"chat is {state.value}", frame.client_id)
             return
         await self.chat.post(
             order, self.role, self.via, frame.text, frame.client_id,

@@ -127,11 +127,7 @@ class Texter:
             TEXT_REF_TTL,
         )
         await self._store.set_route(order.customer_phone, order.sender, order.id)
-        state = receipts.normalize(sent.status) or "queued"
-        if text.seq is None:
-            self._metrics.texts.labels(state).inc()
-        else:
-            await self._set_state(order.id, text.seq, state)
+        await self._record(order.id, text.seq, receipts.normalize(sent.status) or "queued")
         return None
 
     async def _failed(self, order: OrderRecord, text: TextJob, job: Job, exc: SendFailed) -> Retry | None:
@@ -144,10 +140,7 @@ class Texter:
         )
         if exc.code == UNSUBSCRIBED:
             await self._store.set_blocked(order.customer_phone, order.sender, True)
-        if text.seq is None:
-            self._metrics.texts.labels("failed").inc()
-        else:
-            await self._set_state(order.id, text.seq, "failed")
+        await self._record(order.id, text.seq, "failed")
         return None
 
     async def on_status(self, sid: str, status: str, error_code: int | None) -> None:
@@ -158,12 +151,16 @@ class Texter:
         if error_code == UNSUBSCRIBED:
             await self._store.set_blocked(ref.phone, ref.sender, True)
         state = receipts.normalize(status)
-        if state is None:
-            return
-        if ref.seq is None:
+        if state is not None:
+            await self._record(ref.order_id, ref.seq, state)
+
+    async def _record(self, order_id: str, seq: int | None, state: str) -> None:
+        """A text reached `state`: a shopper message's state moves (and its sockets hear of
+        it); a notification has no state to keep, only the count."""
+        if seq is None:
             self._metrics.texts.labels(state).inc()
         else:
-            await self._set_state(ref.order_id, ref.seq, state)
+            await self._set_state(order_id, seq, state)
 
     async def _set_state(self, order_id: str, seq: int, state: str) -> None:
         """Moves a shopper message's SMS state forward; the store tells the order's sockets."""

@@ -57,6 +57,7 @@ _CHAT_OPEN = frozenset({Status.PICKING, Status.CHECKOUT, Status.STAGED, Status.D
 class Transition(msgspec.Struct, frozen=True):
     applied: bool
     status: Status
+    repeated: bool = False  # an event id seen before: not even recorded again
 
 
 def invalid_event_reason(workflow: Workflow, event_name: str) -> str | None:
@@ -72,7 +73,9 @@ def on_event(current: Status, seen: Container[str], event_id: str, event_name: s
     """Where an order goes on an event. Events repeat and arrive out of order: a repeated id,
     a lower or equal rank, or anything after a final status leaves the order where it is.
     `rescheduled` returns an order that is not final to `acknowledged`."""
-    if event_id in seen or current in FINAL:
+    if event_id in seen:
+        return Transition(applied=False, status=current, repeated=True)
+    if current in FINAL:
         return Transition(applied=False, status=current)
     if event_name == RESCHEDULED:
         return Transition(applied=True, status=Status.ACKNOWLEDGED)

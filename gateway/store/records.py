@@ -47,6 +47,11 @@ class OrderRecord(msgspec.Struct, frozen=True, kw_only=True):
     replied_states: tuple[str, ...] = ()  # chat states that already got the one polite reply
     closed_at: float | None = None
 
+    def with_consent(self, consent: Consent, at: float) -> OrderRecord:
+        """This order with `consent`, the change kept in its log with its source and time."""
+        change = ConsentChange(opt_in=consent.opt_in, source=consent.source, at=at)
+        return msgspec.structs.replace(self, consent=consent, consent_log=(*self.consent_log, change))
+
     def seen_event_ids(self) -> frozenset[str]:
         return frozenset(event.event_id for event in self.events)
 

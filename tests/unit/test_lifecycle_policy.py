@@ -90,6 +90,7 @@ def test_repeated_event_id_changes_nothing(current, event):
     transition = on_event(current, {"e0", "e1"}, "e1", event)
     assert transition.applied is False
     assert transition.status is current
+    assert transition.repeated is True  # so the caller does not record it again either
 
 
 @pytest.mark.parametrize("current", FINALS)
