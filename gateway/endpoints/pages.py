@@ -1,6 +1,6 @@
 """The Order Status page (contract section 8): `GET /orders/{id}?token=T`, rendered on the
 server with everything a customer needs before any script runs, and the static files under
-/static that bring it to life (gateway/web/order.js)."""
+/static that bring it to life (web/order.js)."""
 
 from __future__ import annotations
 
@@ -15,11 +15,11 @@ from starlette.responses import HTMLResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-import gateway
+import gateway.web
 from gateway.store.records import OrderRecord
 from gateway.tokens import TokenError
 
-WEB_DIR = Path(gateway.__file__).resolve().parent / "web"  # shipped in the package
+WEB_DIR = Path(gateway.web.__file__).resolve().parent  # top-level web/, shipped in the wheel
 
 # The timeline of each workflow: (step, label, statuses that put the order at that step).
 # The page's script reads these from the markup, so they are written down only here.
