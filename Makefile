@@ -23,7 +23,7 @@ test: system-deps install
 	$(BIN)/python -m pytest
 
 system-deps:
-	scripts/install-system-deps
+	@scripts/install-system-deps
 
 clean:
 	rm -rf $(VENV) .pytest_cache
