@@ -17,6 +17,7 @@ from gateway.chatlog.base import ChatLog
 from gateway.hub import Hub
 from gateway.inbound import Inbound
 from gateway.jobs.base import JobQueue
+from gateway.jobs.outbox import Drainer, Outbox
 from gateway.jobs.worker import Doorbell, Worker
 from gateway.metrics import Metrics
 from gateway.orders import Orders
@@ -49,6 +50,7 @@ class Services:
     inbound: Inbound
     hub: Hub
     callbacks: Callbacks
+    drainer: Drainer  # moves what orders owe from their outboxes to the job queue
     text_worker: Worker
     callback_worker: Worker
     connections: tuple = ()  # shared clients (Redis), closed after the parts that use them
@@ -78,12 +80,14 @@ class Services:
             memory_store = MemoryOrderStore(clock)
             store: OrderStore = memory_store
             chat_log: ChatLog = MemoryChatLog(memory_store, channels)
+            outbox: Outbox = memory_store.outbox
             jobs = jobs or MemoryJobQueue()
             connections: tuple = ()
         else:
             from gateway.broker.redis import RedisBroker
             from gateway.chatlog.redis import RedisChatLog
             from gateway.jobs.redis import RedisJobQueue
+            from gateway.jobs.redis_outbox import RedisOutbox
             from gateway.redis_connection import SharedClient
             from gateway.store.redis import RedisOrderStore
 
@@ -95,15 +99,21 @@ class Services:
             store = RedisOrderStore(shared.redis)
             chat_log = RedisChatLog(shared.redis)
             jobs = jobs or RedisJobQueue(shared.redis)
+            outbox = RedisOutbox(shared.redis)
             connections = (shared,)
         sms = sms or _transport(settings)
         metrics = Metrics()
         tokens = Tokens(settings.gateway.secret)
         texts_due, callbacks_due = Doorbell(), Doorbell()
-        texter = Texter(settings, store, chat_log, jobs, sms, metrics, clock=clock, on_put=texts_due.ring)
+        drainer = Drainer(
+            outbox, jobs, {texting.KIND: texts_due.ring, callbacks_module.KIND: callbacks_due.ring}, clock=clock
+        )
+        texter = Texter(settings, store, chat_log, sms, metrics, clock=clock)
         callbacks = Callbacks(settings, jobs, metrics, clock=clock, on_put=callbacks_due.ring)
-        orders = Orders(settings, store, channels, tokens, texter, metrics, callbacks=callbacks, clock=clock)
-        chat = Chat(chat_log, texter, metrics, clock=clock)
+        orders = Orders(settings, store, channels, tokens, texter, drainer, metrics, callbacks=callbacks, clock=clock)
+        chat = Chat(chat_log, texter, drainer, metrics, clock=clock)
+        hub = Hub(broker)
+        metrics.watch_hub(lambda: hub.orders, lambda: hub.attachments)
         return cls(
             settings=settings,
             clock=clock,
@@ -120,8 +130,9 @@ class Services:
             orders=orders,
             chat=chat,
             inbound=Inbound(settings, store, orders, chat, metrics, clock=clock),
-            hub=Hub(broker),
+            hub=hub,
             callbacks=callbacks,
+            drainer=drainer,
             text_worker=Worker(jobs, texting.KIND, texter.handle, texts_due, clock=clock),
             callback_worker=Worker(jobs, callbacks_module.KIND, callbacks.handle, callbacks_due, clock=clock),
             connections=connections,
@@ -131,7 +142,7 @@ class Services:
         """What the lifespan starts, in this order, and closes in reverse."""
         return (
             *self.connections, self.broker, self.store, self.jobs, self.sms, self.callbacks,
-            self.text_worker, self.callback_worker,
+            self.text_worker, self.callback_worker, self.drainer,
         )
 
 

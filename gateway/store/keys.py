@@ -10,7 +10,7 @@ def order_tag(order_id: str) -> str:
 
 
 class OrderKeys:
-    __slots__ = ("rec", "history", "clients", "texts")
+    __slots__ = ("rec", "history", "clients", "texts", "owed")
 
     def __init__(self, order_id: str) -> None:
         tag = order_tag(order_id)
@@ -18,9 +18,10 @@ class OrderKeys:
         self.history = f"{tag}:msgs"  # list of message json; its length is the last seq
         self.clients = f"{tag}:clients"  # "<sender>:<client_id>" -> seq
         self.texts = f"{tag}:texts"  # seq -> SMS state
+        self.owed = f"{tag}:owed"  # the outbox: job id -> kind + "\n" + payload (jobs/debts.py)
 
     def all(self) -> tuple[str, ...]:
-        return (self.rec, self.history, self.clients, self.texts)
+        return (self.rec, self.history, self.clients, self.texts, self.owed)
 
 
 def phone_orders(phone: str) -> str:
@@ -35,9 +36,17 @@ def phone_blocks(phone: str) -> str:
     return f"phone:{phone}:blocks"  # set: "keyword" and/or "sender:<number>"
 
 
+def outbox_index() -> str:
+    return "{outbox}:orders"  # sorted set: order id scored by when to look at its outbox
+
+
 def seen(key: str) -> str:
     return f"seen:{key}"
 
 
 def text(sid: str) -> str:
-    return f"text:{sid}"
+    return f"{{text:{sid}}}"  # a sent text's TextRef (tagged: one slot with its early reports)
+
+
+def early_statuses(sid: str) -> str:
+    return f"{{text:{sid}}}:early"  # list: status reports that came before the sid was linked
