@@ -27,7 +27,7 @@ READY = "Ready to accept connections"
 START_TIMEOUT = 10.0
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -37,10 +37,11 @@ class RedisServer:
     """One redis-server process that can be stopped and started again on the same port and
     data directory. Its output is read by a thread, so the pipe never fills up."""
 
-    def __init__(self, directory: Path, *, appendonly: bool) -> None:
-        self.port = _free_port()
+    def __init__(self, directory: Path, *, appendonly: bool, fsync_always: bool = False) -> None:
+        self.port = free_port()
         self.directory = directory
         self._appendonly = appendonly
+        self._fsync = "always" if fsync_always else "everysec"
         self._process: subprocess.Popen[str] | None = None
         self._reader: threading.Thread | None = None
         self._output: deque[str] = deque(maxlen=50)  # the tail, for error messages
@@ -59,7 +60,7 @@ class RedisServer:
             )
         command = [
             executable, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.directory),
-            "--save", "", "--appendonly", "yes" if self._appendonly else "no", "--logfile", "",
+            "--save", "", "--appendonly", "yes" if self._appendonly else "no", "--appendfsync", self._fsync, "--logfile", "",
         ]
         self._process = subprocess.Popen(
             command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
@@ -108,6 +109,20 @@ class RedisServer:
         if self._reader is not None:
             self._reader.join(timeout=10)  # it closes the pipe once it reads the end
 
+    def kill(self) -> None:
+        """Kills the server at once (SIGKILL, by its PID): what it did not write is gone;
+        with `fsync_always`, nothing it acknowledged is."""
+        process, self._process = self._process, None
+        if process is None:
+            return
+        process.kill()
+        process.wait()
+        if self._reader is not None:
+            self._reader.join(timeout=10)
+
+    async def akill(self) -> None:
+        await asyncio.to_thread(self.kill)
+
     async def astart(self) -> None:
         await asyncio.to_thread(self.start)
 
@@ -133,6 +148,18 @@ def restartable_redis(tmp_path: Path) -> Iterator[RedisServer]:
     directory = tmp_path / "redis"
     directory.mkdir()
     server = RedisServer(directory, appendonly=True)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def crashable_redis(tmp_path: Path) -> Iterator[RedisServer]:
+    """A server of its own whose every acknowledged write is on disk before the answer
+    (`appendfsync always`), so a test may SIGKILL it and start it again without losing any."""
+    directory = tmp_path / "redis"
+    directory.mkdir()
+    server = RedisServer(directory, appendonly=True, fsync_always=True)
     server.start()
     yield server
     server.stop()
