@@ -67,6 +67,11 @@ class GatewayProcess:
         return f"ws://127.0.0.1:{self.port}/ws/{role}?token={token}"
 
     @property
+    def pid(self) -> int:
+        assert self._process is not None, "the node is not running"
+        return self._process.pid
+
+    @property
     def log(self) -> str:
         return "".join(self._output)
 
