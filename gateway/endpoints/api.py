@@ -163,3 +163,19 @@ routes = [
     Route("/v1/orders/{order_id}/messages", list_messages, methods=["GET"]),
     Route("/v1/shoppers/{shopper_id}/tokens", mint_shopper_token, methods=["POST"]),
 ]
+
+
+# --- GET /v1/orders/{id}/consent (contract section 4): the record a retailer shows to prove consent.
+
+from gateway.schemas import ConsentLog, ConsentLogEntry  # noqa: E402
+
+
+@_guarded
+async def get_consent(request: Request) -> Response:
+    principal = _require(request, Kind.RETAILER, Kind.OPERATOR)
+    order = await _order_for(request, principal)
+    changes = [ConsentLogEntry(at=iso(c.at), opt_in=c.opt_in, source=c.source) for c in order.consent_log]
+    return _json(ConsentLog(opt_in=order.consent.opt_in, source=order.consent.source, changes=changes))
+
+
+routes.append(Route("/v1/orders/{order_id}/consent", get_consent, methods=["GET"]))
