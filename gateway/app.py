@@ -20,7 +20,7 @@ from gateway.broker.base import Broker, BrokerUnavailable
 from gateway.broker.memory import MemoryBroker
 from gateway.callbacks import Callbacks
 from gateway.chat import Chat
-from gateway.endpoints import api, dev, health, pages
+from gateway.endpoints import api, dev, health, openapi, pages
 from gateway.endpoints import chat as chat_endpoints
 from gateway.endpoints import twilio as twilio_endpoints
 from gateway.endpoints.errors import error
@@ -139,6 +139,7 @@ def create_app(
 
     routes = [
         *health.routes,
+        *openapi.routes,
         *api.routes,
         *chat_endpoints.routes,
         *twilio_endpoints.routes,

@@ -89,7 +89,7 @@ class ShopperToken(msgspec.Struct, frozen=True):
 
 
 class ConsentLogEntry(msgspec.Struct, frozen=True):
-    at: str  # RFC 3339, UTC
+    at: Annotated[str, msgspec.Meta(extra_json_schema={"format": "date-time"})]  # RFC 3339, UTC
     opt_in: bool
     source: ConsentSource
 
