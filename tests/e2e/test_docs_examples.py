@@ -21,10 +21,12 @@ in the environment."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import re
 import shlex
+import signal
 import socket
 import sys
 import tomllib
@@ -213,13 +215,14 @@ async def test_the_examples_of_each_document_run_and_print_what_it_says(path, tm
         }
         process = await asyncio.create_subprocess_exec(
             "bash", str(work / "examples.sh"), cwd=work, env=environment, stdin=asyncio.subprocess.DEVNULL,
+            start_new_session=True,  # its own process group: whatever an example left running is ended
         )
         try:
             await asyncio.wait_for(process.wait(), DOC_TIMEOUT)
         finally:
-            if process.returncode is None:
-                process.kill()
-                await process.wait()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            await process.wait()
     done = (results / "done").read_text().split() if (results / "done").exists() else []
     for number, step in enumerate(doc.steps):
         where = f"{path.name}:{step.line}"
