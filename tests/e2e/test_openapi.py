@@ -284,5 +284,9 @@ async def test_every_call_that_needs_the_store_answers_503_while_it_is_down(rest
     async with running_gateway(base_config(gateway={"redis_url": restartable_redis.url})) as gateway:
         doc = await document(gateway)
         await restartable_redis.astop()
+        try:
+            problems = await run_recipes(gateway, doc, OUTAGE_RECIPES)
+        finally:
+            await restartable_redis.astart()  # the gateway stops as it would in service: on a live Redis
 
-        assert await run_recipes(gateway, doc, OUTAGE_RECIPES) == []
+        assert problems == []
