@@ -96,7 +96,10 @@ def blocks(path: Path) -> list[Block]:
 def parse(path: Path) -> Document:
     """The document's files and steps; refuses blocks this harness would not run."""
     doc = Document(path)
-    where = lambda block: f"{path.name}:{block.line}"  # noqa: E731
+
+    def where(block: Block) -> str:
+        return f"{path.name}:{block.line}"
+
     for block in blocks(path):
         if block.marker == "run":
             doc.steps.append(Step(block.text, block.line))
