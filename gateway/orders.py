@@ -82,6 +82,13 @@ class Orders:
         token = self._tokens.customer(order.id, order.created_at)
         return f"{self._settings.gateway.public_base_url}/orders/{order.id}?token={token}"
 
+    def summary(self, order: OrderRecord) -> messages.OrderSummary:
+        """The order as a socket's `joined` frame shows it."""
+        return messages.OrderSummary(
+            status=order.status.value, chat=self.chat_state(order).value, workflow=order.workflow.value,
+            shopper=_shopper_name(order),
+        )
+
     def view(self, order: OrderRecord) -> OrderView:
         return OrderView(
             id=order.id,
@@ -168,7 +175,7 @@ class Orders:
         def change(record: OrderRecord):
             transition = on_event(record.status, record.seen_event_ids(), body.event_id, body.event_name)
             if transition.repeated:
-                return None, (False, record, None)
+                return None, (False, record, None, False)
             event = EventRecord(
                 event_id=body.event_id, event_name=body.event_name, occurred_at=body.occurred_at,
                 received_at=now, applied=transition.applied,
@@ -183,18 +190,24 @@ class Orders:
                 shopper=shopper,
                 closed_at=now if transition.status in FINAL and transition.applied else record.closed_at,
             )
-            return updated, (transition.applied, updated, event)
+            return updated, (transition.applied, updated, event, shopper != record.shopper)
 
-        applied, updated, event = await self._store.update_order(order_id, change)
+        applied, updated, event, new_shopper = await self._store.update_order(order_id, change)
         if applied:
             await self._announce(updated, event)
+        elif new_shopper:  # an event that does not move the order may still assign its shopper
+            await self._publish_status(updated)
         return EventResult(applied=applied, status=updated.status.value)
 
-    async def _announce(self, order: OrderRecord, event: EventRecord) -> None:
+    async def _publish_status(self, order: OrderRecord) -> None:
         frame = messages.StatusFrame(
-            order_id=order.id, status=order.status.value, chat=self.chat_state(order).value
+            order_id=order.id, status=order.status.value, chat=self.chat_state(order).value,
+            shopper=_shopper_name(order),
         )
         await self._broker.publish(order_channel(order.id), messages.encode(frame))
+
+    async def _announce(self, order: OrderRecord, event: EventRecord) -> None:
+        await self._publish_status(order)
         await self._texter.notify(order, event.event_name, event.event_id, self.status_url(order))
         if self._callbacks is not None:
             await self._callbacks.enqueue(order, event)
@@ -222,3 +235,7 @@ class Orders:
         if isinstance(decided, ConsentRefused):
             raise ConsentRefusedError(decided)
         return SMSView(opt_in=decided.opt_in, source=decided.source.value)
+
+
+def _shopper_name(order: OrderRecord) -> messages.ShopperName | None:
+    return messages.ShopperName(name=order.shopper.name) if order.shopper else None

@@ -133,6 +133,8 @@ class Session:
                 if self._joined(frame.order_id):
                     typing = messages.TypingFrame(order_id=frame.order_id, sender=self.role.value)
                     await self.broker.publish(order_channel(frame.order_id), messages.encode(typing))
+            case messages.Presence():
+                pass  # presence: issue 12 item 1
             case messages.Read():
                 if self._joined(frame.order_id):
                     read = messages.ReadFrame(order_id=frame.order_id, by=self.role.value, seq=frame.seq)
@@ -257,11 +259,8 @@ class Session:
         if order is None:
             self.error(ErrorCode.NOT_AUTHORIZED, f"order {order_id!r} is gone")
             return
-        summary = messages.OrderSummary(
-            status=order.status.value, chat=self.orders.chat_state(order).value, workflow=order.workflow.value
-        )
         joined = messages.Joined(
-            order_id=order_id, order=summary, history=history, last_seq=last_seq,
+            order_id=order_id, order=self.orders.summary(order), history=history, last_seq=last_seq,
             history_lost=after > last_seq,
         )
         await self.ws.send_text(messages.encode(joined).decode())
