@@ -20,7 +20,7 @@ from gateway.broker.base import Broker, BrokerUnavailable
 from gateway.broker.memory import MemoryBroker
 from gateway.callbacks import Callbacks
 from gateway.chat import Chat
-from gateway.endpoints import api, dev, health, pages
+from gateway.endpoints import api, brand, dev, health, pages
 from gateway.endpoints import chat as chat_endpoints
 from gateway.endpoints import twilio as twilio_endpoints
 from gateway.endpoints.errors import error
@@ -143,6 +143,7 @@ def create_app(
         *chat_endpoints.routes,
         *twilio_endpoints.routes,
         *pages.routes,
+        *brand.routes,
         *(dev.routes if settings.sms.provider == "console" else []),
     ]
     app = Starlette(

@@ -25,7 +25,7 @@ async def test_page_renders_status_chat_reason_and_sms_switch(gateway):
     assert "Demo Grocer" in page
     assert "page-1" in page
     assert '<h1 id="status-headline" aria-live="polite">Order placed</h1>' in page
-    assert re.search(r'data-chat="not_started">Chat opens when your shopper starts shopping.</p>', page)
+    assert re.search(r'data-reason="not_started">Chat opens when your shopper starts shopping.</p>', page)
     assert re.search(r'id="sms-opt-in" class="switch" checked', page)
     assert json.loads(INITIAL.search(page)[1]) == view
     assert "+15551230101" not in page and "5551230101" not in page
@@ -49,7 +49,9 @@ async def test_an_open_chat_has_an_enabled_composer_and_the_shoppers_name(gatewa
     assert '<h1 id="status-headline" aria-live="polite">Shopping</h1>' in page
     assert '<strong id="shopper-name">Alex</strong>' in page
     assert re.search(r'<textarea id="composer-text"[^>]*placeholder="Message your shopper">', page)
-    assert all(f'data-chat="{state}" hidden' in page for state in ("not_started", "closed", "unavailable"))
+    assert all(
+        f'data-reason="{state}" hidden' in page for state in ("not_started", "closed", "canceled", "unavailable")
+    )
 
 
 async def test_names_cannot_break_out_of_the_page(gateway):
@@ -105,4 +107,4 @@ async def test_last_mile_page_has_no_shopping_step_and_says_chat_is_unavailable(
 
     steps = re.findall(r'data-step="(\w+)"', page)
     assert steps == ["placed", "checkout", "staged", "delivering", "delivered", "canceled"]
-    assert re.search(r'data-chat="unavailable">Chat isn&#x27;t available for this order.</p>', page)
+    assert re.search(r'data-reason="unavailable">Chat isn&#x27;t offered for this order.</p>', page)
