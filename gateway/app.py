@@ -20,9 +20,10 @@ from gateway.broker.base import Broker, BrokerUnavailable
 from gateway.broker.memory import MemoryBroker
 from gateway.callbacks import Callbacks
 from gateway.chat import Chat
-from gateway.endpoints import api, brand, dev, health, pages
+from gateway.endpoints import api, brand, dev, embed, health, pages
 from gateway.endpoints import chat as chat_endpoints
 from gateway.endpoints import twilio as twilio_endpoints
+from gateway.endpoints.cors import CrossOrigin
 from gateway.endpoints.errors import error
 from gateway.hub import Hub
 from gateway.inbound import Inbound
@@ -144,6 +145,7 @@ def create_app(
         *twilio_endpoints.routes,
         *pages.routes,
         *brand.routes,
+        *embed.routes,
         *(dev.routes if settings.sms.provider == "console" else []),
     ]
     app = Starlette(
@@ -156,6 +158,7 @@ def create_app(
             Exception: _internal_error,
         },
     )
+    app.add_middleware(CrossOrigin, origins=settings.gateway.allowed_origins, paths=embed.CORS_PATHS)
     app.add_middleware(_CountResponses)
     return app
 
