@@ -6,12 +6,14 @@ size are saved for a person to look at."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import re
 import time
 from datetime import datetime
 
 import pytest
-from playwright.async_api import Page, expect
+from playwright.async_api import Page, WebSocketRoute, expect
 
 from support.app_server import collect, frame_of, join, running_gateway, send_text
 from support.order_page import DESKTOP, PHONE, UI_TIMEOUT, all_words, new_order, open_order, screenshot
@@ -124,6 +126,7 @@ async def test_every_bubble_has_a_machine_readable_time_and_a_date_when_not_toda
         today = from_iso(new["at"])
         shown = [" ".join((await t.inner_text()).split()) for t in await times.all()]  # U+202F before AM
         assert shown == [expected_label(from_iso(old["at"]), today), expected_label(today, today)]
+        await screenshot(page, "dated-bubbles-phone")
 
 
 def from_iso(at: str) -> datetime:
@@ -164,6 +167,42 @@ async def test_messages_while_hidden_raise_an_unread_count_cleared_when_shown(ga
     await expect(page).to_have_title(title)
     read = await frame_of(shopper, "read")
     assert (read["by"], read["seq"]) == ("customer", 2)
+
+
+async def test_page_tells_the_gateway_whether_it_is_in_view(gateway, page):
+    sent: asyncio.Queue[dict] = asyncio.Queue()
+
+    async def relay(route: WebSocketRoute) -> None:
+        server = route.connect_to_server()
+
+        def from_page(message: str | bytes) -> None:
+            sent.put_nowait(json.loads(message))
+            server.send(message)
+
+        route.on_message(from_page)
+
+    await page.route_web_socket(re.compile(r"/ws/customer\\?"), relay)
+    view = await gateway.picking_order("st-8")
+
+    await open_order(page, view)
+    assert [await next_sent(sent, ("join", "presence")) for _ in range(2)] == [
+        {"type": "join", "order_id": "st-8", "after": 0},
+        {"type": "presence", "order_id": "st-8", "visible": True},
+    ]
+    await page.evaluate("setPageHidden(true)")
+    assert await next_sent(sent, ("presence",)) == {"type": "presence", "order_id": "st-8", "visible": False}
+    await page.evaluate("setPageHidden(false)")
+    assert await next_sent(sent, ("presence",)) == {"type": "presence", "order_id": "st-8", "visible": True}
+
+
+async def next_sent(sent: asyncio.Queue[dict], types: tuple[str, ...]) -> dict:
+    """The next frame the page sent of one of these types (pings and reads skipped)."""
+    async def find() -> dict:
+        while (frame := await sent.get())["type"] not in types:
+            pass
+        return frame
+
+    return await asyncio.wait_for(find(), UI_TIMEOUT / 1000)
 
 
 # --- screenshots of every status, phone and desktop ---------------------------------------------
