@@ -181,7 +181,7 @@ async def test_page_tells_the_gateway_whether_it_is_in_view(gateway, page):
 
         route.on_message(from_page)
 
-    await page.route_web_socket(re.compile(r"/ws/customer\\?"), relay)
+    await page.route_web_socket(re.compile(r"/ws/customer\?"), relay)
     view = await gateway.picking_order("st-8")
 
     await open_order(page, view)
