@@ -1,15 +1,17 @@
-// One order's live status, chat and SMS switch, on markup the gateway rendered (web/order-body.html).
+// One order's live status and chat, on markup the gateway rendered (web/order-body.html).
 // Shared by the Order Status page (order.js, root = document) and the <order-chat> element
 // (embed.js, root = its shadow root on a retailer's page). It keeps the markup current over
-// /ws/customer (contract section 6) and PUT /v1/orders/{id}/sms, both under `base`.
+// /ws/customer (contract section 6) under `base`; the SMS switch is smsswitch.js's.
 
 import { Outbox, ReconnectingSocket, socketUrl } from "./socket.js";
-import { refreshTimes, timeElement } from "./time.js";
+import { messageElement } from "./bubble.js";
+import { SMSSwitch } from "./smsswitch.js";
+import { refreshTimes } from "./time.js";
+import { UnreadCount } from "./unread.js";
 
 const TYPING_SHOWN_MS = 4000;
 const TYPING_SENT_EVERY_MS = 3000;
 const RATE_LIMIT_RETRY_MS = 1500;
-const FINAL = ["delivered", "canceled"];
 const ERROR_TEXT = {
   chat_not_open: "Chat isn't open yet.",
   chat_closed: "This chat is closed.",
@@ -45,12 +47,12 @@ export class OrderChat {
       lastTypingSent: 0,
       live: false,
       everJoined: false,
-      unread: 0, // shopper messages that arrived while the page was hidden
     };
     this.rendered = new Map(); // seq -> <li>
     this.outbox = new Outbox();
     this.typingTimer = null;
-    this.baseTitle = null; // document.title before the unread count went into it
+    this.sms = new SMSSwitch((id) => this.$(id), { base: this.base, orderId: this.orderId, token: this.token });
+    this.unread = new UnreadCount(this.$("unread")); // shopper messages that came while hidden
     this.onVisibility = () => this.visibilityChanged();
     this.socket = new ReconnectingSocket(socketUrl("ws/customer", this.token, this.base), {
       onOpen: () => {
@@ -79,7 +81,7 @@ export class OrderChat {
       }
     });
     this.$("composer-text").addEventListener("input", () => this.typed());
-    this.$("sms-opt-in").addEventListener("change", (event) => this.switchSMS(event.target));
+    this.sms.start();
     document.addEventListener("visibilitychange", this.onVisibility);
     this.showStatus(this.state.status, this.state.chat);
     this.socket.start();
@@ -87,7 +89,7 @@ export class OrderChat {
 
   stop() {
     document.removeEventListener("visibilitychange", this.onVisibility);
-    this.showUnread(0);
+    this.unread.clear();
     this.socket.stop();
   }
 
@@ -109,7 +111,7 @@ export class OrderChat {
     const label = canceled ? "Canceled" : current >= 0 ? steps[current].querySelector(".label").textContent : null;
     if (label) this.$("status-headline").textContent = label;
     this.showChat(chat);
-    this.showSMSLocked();
+    this.sms.showStatus(status);
   }
 
   showShopper(shopper) {
@@ -154,7 +156,7 @@ export class OrderChat {
     if (this.state.live) this.sendPresence();
     if (!pageVisible()) return;
     refreshTimes(this.$("messages"));
-    this.showUnread(0);
+    this.unread.clear();
     this.sendRead();
   }
 
@@ -219,29 +221,7 @@ export class OrderChat {
   // --- messages ------------------------------------------------------------------------------
 
   messageElement(message, pending) {
-    const li = document.createElement("li");
-    li.className = `msg from-${message.from}`;
-    const meta = document.createElement("p");
-    meta.className = "msg-meta";
-    const who = document.createElement("span");
-    who.className = "who";
-    who.textContent =
-      message.from === "customer" ? "You" : message.from === "shopper" ? this.state.shopper || `Your ${this.person}` : "Update";
-    meta.append(who);
-    if (message.at) meta.append(" · ", timeElement(message.at));
-    if (message.via === "sms") meta.append(" · by text");
-    const text = document.createElement("p");
-    text.className = "msg-text";
-    text.textContent = message.text;
-    li.append(meta, text);
-    if (pending) {
-      const note = document.createElement("p");
-      note.className = "msg-state";
-      note.textContent = "Sending…";
-      li.append(note);
-      li.classList.add("pending");
-    }
-    return li;
+    return messageElement(message, { pending, shopperLabel: this.state.shopper || `Your ${this.person}` });
   }
 
   /** Shows a stored message once (by seq); it replaces our unsent copy of it, if any. */
@@ -266,7 +246,7 @@ export class OrderChat {
       this.$("typing").hidden = true;
       // The first join's history is what the customer comes to read, not news.
       if (!pageVisible() && this.state.everJoined && message.seq > this.state.readSent) {
-        this.showUnread(this.state.unread + 1);
+        this.unread.add();
       }
       this.sendRead();
     }
@@ -311,21 +291,6 @@ export class OrderChat {
     }
   }
 
-  /** The unread count on the page (next to the chat's title) and in the document title. */
-  showUnread(count) {
-    this.state.unread = count;
-    const badge = this.$("unread");
-    badge.hidden = count === 0;
-    badge.textContent = count === 1 ? "1 new message" : `${count} new messages`;
-    if (count > 0) {
-      if (this.baseTitle === null) this.baseTitle = document.title;
-      document.title = `(${count}) ${this.baseTitle}`;
-    } else if (this.baseTitle !== null) {
-      document.title = this.baseTitle;
-      this.baseTitle = null;
-    }
-  }
-
   showComposerError(text) {
     const element = this.$("composer-error");
     element.textContent = text;
@@ -354,54 +319,5 @@ export class OrderChat {
       this.state.lastTypingSent = now;
       this.socket.send({ type: "typing", order_id: this.orderId });
     }
-  }
-
-  // --- SMS switch ------------------------------------------------------------------------
-
-  showSMS(optIn) {
-    this.$("sms-opt-in").checked = optIn;
-    this.$("sms-state").querySelector("strong").textContent = optIn ? "on" : "off";
-  }
-
-  /** Delivered and canceled orders show the preference read-only. */
-  showSMSLocked(busy = false) {
-    const final = FINAL.includes(this.state.status);
-    this.$("sms-opt-in").disabled = busy || final;
-    this.$("sms-final").hidden = !final;
-  }
-
-  async switchSMS(box) {
-    const wanted = box.checked;
-    this.showSMSLocked(true);
-    this.$("sms-error").hidden = true;
-    try {
-      const response = await fetch(new URL(`v1/orders/${encodeURIComponent(this.orderId)}/sms`, this.base), {
-        method: "PUT",
-        headers: { Authorization: `Bearer ${this.token}`, "Content-Type": "application/json" },
-        body: JSON.stringify({ opt_in: wanted }),
-      });
-      const body = await response.json().catch(() => ({}));
-      if (response.ok) {
-        this.showSMS(body.opt_in);
-      } else {
-        this.showSMS(!wanted);
-        const sender = this.$("sms-card").dataset.sender;
-        this.showSMSError(
-          body.error && body.error.code === "opted_out_by_keyword"
-            ? `You texted STOP. Text START to ${sender} to turn texts back on.`
-            : "We couldn't change this right now. Please try again.",
-        );
-      }
-    } catch {
-      this.showSMS(!wanted);
-      this.showSMSError("We couldn't reach the server. Please try again.");
-    } finally {
-      this.showSMSLocked();
-    }
-  }
-
-  showSMSError(text) {
-    this.$("sms-error").textContent = text;
-    this.$("sms-error").hidden = false;
   }
 }

@@ -19,7 +19,7 @@ from gateway.endpoints.errors import error
 
 # The ES modules embed.js imports, directly or not (tests/e2e/test_embed_cors.py follows the
 # imports and checks this list is whole).
-MODULES = ("orderchat.js", "socket.js", "time.js")
+MODULES = ("orderchat.js", "bubble.js", "smsswitch.js", "socket.js", "time.js", "unread.js")
 
 CORS_PATHS = (
     re.compile(r"/embed\.js"),
