@@ -88,8 +88,10 @@ async def create_order(request: Request) -> Response:
     body = await _body(request, CreateOrder)
     try:
         view, created = await request.state.orders.create(principal.subject, body)
-    except Conflict:
-        return error(409, "conflict", f"order {body.id!r} exists with another body")
+    except Conflict as conflict:
+        differ = dict.fromkeys(conflict.fields, "differs from the order as created")
+        named = ", ".join(conflict.fields)
+        return error(409, "conflict", f"order {body.id!r} exists with other values for: {named}", differ)
     return _json(view, 201 if created else 200)
 
 
