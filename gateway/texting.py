@@ -79,12 +79,16 @@ class Texter:
             "status_url": status_url,
             "order_id": order.id,
             "sender_number": order.sender,
+            "support": self._settings.retailer_support(order.retailer),
         }
         return templates.render(template, values)[: templates.MAX_SMS]
 
     async def notify(self, order: OrderRecord, event_name: str, event_id: str, status_url: str) -> None:
         """Queues the status text for an applied event, if the retailer's templates have one."""
-        template = templates.template_for(event_name, self._settings.retailer_templates(order.retailer))
+        retailer = order.retailer
+        template = templates.template_for(
+            event_name, self._settings.retailer_templates(retailer), self._settings.retailer_support(retailer)
+        )
         if not template or not await self._may_text(order):
             return
         job = TextJob(order_id=order.id, body=self.render(order, template, status_url))

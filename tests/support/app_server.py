@@ -20,10 +20,10 @@ from gateway.jobs.memory import MemoryJobQueue
 from gateway.settings import Settings
 from support.serving import listening_socket, serving, url_of
 
-OPERATOR_KEY = "op-test-key"
-RETAILER_KEY = "rk-demo-test"
-OTHER_RETAILER_KEY = "rk-other-test"
-SECRET = "test-secret"
+OPERATOR_KEY = "op-test-key-0123456789"
+RETAILER_KEY = "rk-demo-test-0123456789"
+OTHER_RETAILER_KEY = "rk-other-test-0123456789"
+SECRET = "test-secret-0123456789"
 FRAME_TIMEOUT = 5.0
 
 
