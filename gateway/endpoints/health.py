@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+
+from gateway.endpoints.auth import bearer
+from gateway.endpoints.errors import error
 
 
 async def healthz(request: Request) -> Response:
@@ -27,6 +31,12 @@ async def readyz(request: Request) -> Response:
 
 
 async def metrics(request: Request) -> Response:
+    """Prometheus text; with `metrics_key` set, only for `Authorization: Bearer <metrics_key>`."""
+    key = request.state.settings.gateway.metrics_key
+    if key and not hmac.compare_digest((bearer(request) or "").encode(), key.encode()):
+        denied = error(401, "unauthorized", "expected Authorization: Bearer <metrics_key>")
+        denied.headers["WWW-Authenticate"] = "Bearer"
+        return denied
     return Response(request.state.metrics.render(), media_type="text/plain; version=0.0.4")
 
 
