@@ -136,11 +136,11 @@ class Texter:
 
     async def _failed(self, order: OrderRecord, text: TextJob, job: Job, exc: SendFailed) -> Retry | None:
         if exc.retryable and self._clock() - job.first_at < RETRY_FOR:
-            log.warning("text for order %s refused for now (%s); retrying", order.id, exc)
+            log.warning("text for order %s refused for now (%s); retrying", order.id, exc, extra={"order_id": order.id})
             return Retry(after=backoff(job.attempts, 1.0, 120.0))
         log.warning(
             "text for order %s to %s failed for good (code %s): %s",
-            order.id, mask(order.customer_phone), exc.code, exc,
+            order.id, mask(order.customer_phone), exc.code, exc, extra={"order_id": order.id},
         )
         if exc.code == UNSUBSCRIBED:
             await self._store.set_blocked(order.customer_phone, order.sender, True)
