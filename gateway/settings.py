@@ -14,6 +14,7 @@ from pathlib import Path
 
 import msgspec
 
+from gateway import wording
 from gateway.policy.lifecycle import Communications
 from gateway.settings_checks import ConfigError, parse_duration, validate, warnings
 
@@ -224,30 +225,15 @@ def _config_error(text: str) -> ConfigError:
     if missing:
         key = f"{key}.{missing[1]}" if key else missing[1]
         problem = "required"
-    return ConfigError(key or "config", _in_our_words(problem, key))
+    choices = _CHOICES.get(key.rpartition(".")[2], ())
+    return ConfigError(key or "config", wording.in_our_words(problem, kinds=_KINDS, choices=choices))
 
 
 # msgspec's names for TOML's kinds of value, in the words of a config file.
 _KINDS = {
-    "str": "text in quotes", "int": "a whole number", "float": "a number", "bool": "true or false",
-    "array": "a list", "object": "a table", "null": "nothing", "datetime": "a date and time",
-    "date": "a date", "time": "a time",
+    **wording.JSON_KINDS, "str": "text in quotes", "array": "a list", "object": "a table", "null": "nothing",
 }
 _CHOICES = {"communications": tuple(mode.value for mode in Communications)}
-
-
-def _in_our_words(problem: str, key: str) -> str:
-    """msgspec's "Expected `int`, got `str`" as "expected a whole number, got text in quotes"."""
-    kinds = re.fullmatch(r"Expected `([^`]+)`, got `([^`]+)`", problem)
-    if kinds:
-        expected, got = (_KINDS.get(kind, kind) for kind in kinds.groups())
-        return f"expected {expected}, got {got}"
-    choice = re.fullmatch(r"Invalid enum value (.+)", problem)
-    if choice:
-        allowed = _CHOICES.get(key.rpartition(".")[2])
-        expected = " or ".join(f'"{value}"' for value in allowed) if allowed else "an allowed value"
-        return f"expected {expected}, got {choice[1]}"
-    return problem
 
 
 def _fill_generated(settings: Settings) -> tuple[Settings, list[str]]:

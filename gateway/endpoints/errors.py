@@ -7,7 +7,14 @@ import re
 import msgspec
 from starlette.responses import JSONResponse
 
+from gateway.policy.lifecycle import Workflow
+from gateway.wording import in_our_words
+
 _AT = re.compile(r" - at `\$\.?([^`]*)`$")
+# What a field with a pattern or a fixed set of values accepts, in the contract's words.
+_ID_WORDS = "1-128 letters, digits or ._:- starting with a letter or digit"
+_FORMATS = {"id": _ID_WORDS, "shopper.id": _ID_WORDS}
+_CHOICES = {"workflow": tuple(workflow.value for workflow in Workflow)}
 
 
 def error(status: int, code: str, message: str, fields: dict[str, str] | None = None) -> JSONResponse:
@@ -33,4 +40,5 @@ def from_decode_error(exc: msgspec.DecodeError) -> JSONResponse:
         named = re.match(pattern, problem)
         if named:
             field = f"{field}.{named[1]}" if field else named[1]
-    return invalid(field or "body", problem)
+    words = in_our_words(problem, choices=_CHOICES.get(field, ()), format_words=_FORMATS.get(field, ""))
+    return invalid(field or "body", words)

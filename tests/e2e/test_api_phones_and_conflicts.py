@@ -110,3 +110,28 @@ async def test_a_conflict_with_another_retailers_order_names_only_the_id(gateway
     assert list(response.json()["error"]["fields"]) == ["id"]
     own = await gateway.http.get("/v1/orders/o-theirs", headers=auth(OPERATOR_KEY))
     assert own.json()["retailer"] == "demo"
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "says"),
+    [
+        ({"id": "o 1", "workflow": "delivery", "customer": {"phone": PHONE}}, "id",
+         "expected 1-128 letters, digits or ._:- starting with a letter or digit"),
+        ({"id": "o-1", "workflow": "drone", "customer": {"phone": PHONE}}, "workflow",
+         'expected "delivery" or "pickup" or "last_mile", got \'drone\''),
+        ({"id": "o-1", "workflow": "delivery", "customer": {"phone": 5551230001}}, "customer.phone",
+         "expected a string, got a whole number"),
+        ({"id": "o-1", "workflow": "delivery"}, "customer", "required"),
+        ({"id": "o-1", "workflow": "delivery", "customer": {"phone": PHONE}, "colour": "blue"}, "colour",
+         "not a known field"),
+        ({"id": "o-1", "workflow": "delivery", "customer": {"phone": PHONE, "name": "x" * 129}}, "customer.name",
+         "expected at most 128 characters"),
+    ],
+)
+async def test_a_bad_body_is_422_in_the_contracts_words_not_the_librarys(gateway, body, field, says):
+    response = await gateway.http.post("/v1/orders", json=body, headers=auth(RETAILER_KEY))
+
+    assert response.status_code == 422, response.text
+    error = response.json()["error"]
+    assert error["fields"] == {field: says}
+    assert "`" not in response.text and "regex" not in response.text and "$." not in response.text
