@@ -82,7 +82,7 @@ def _serve(settings: Settings, generated: list[str], host: str, port: int, *, fo
 
     log_config = logs.config(settings.gateway.log_format)
     logging.config.dictConfig(log_config)
-    for warning in settings_module.warnings(settings):
+    for warning in settings_module.startup_warnings(settings):
         log.warning("%s", warning)
     try:
         sock = listening_socket(host, port)

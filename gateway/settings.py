@@ -16,9 +16,9 @@ import msgspec
 
 from gateway import wording
 from gateway.policy.lifecycle import Communications
-from gateway.settings_checks import ConfigError, parse_duration, validate, warnings
+from gateway.settings_checks import ConfigError, parse_duration, startup_warnings, validate
 
-__all__ = ["ConfigError", "Settings", "load", "parse", "parse_duration", "warnings"]
+# ConfigError, parse_duration and startup_warnings are part of this module's interface too.
 
 
 class _Section(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):

@@ -1,5 +1,5 @@
 """Checks on settings that their types alone cannot make (contract section 3): every problem
-stops start-up with one line naming the key (`ConfigError`); `warnings` are lines that do not."""
+stops start-up with one line naming the key (`ConfigError`); `startup_warnings` are lines that do not."""
 
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ def parse_duration(text: str) -> float:
     return float(match[1]) * _UNITS[match[2]]
 
 
-def warnings(settings: Settings) -> list[str]:
+def startup_warnings(settings: Settings) -> list[str]:
     """Settings that start but deserve a look, as log lines (at most one)."""
     if settings.sms.provider != "twilio":
         return []

@@ -20,7 +20,7 @@ from gateway.settings import (
     load,
     parse,
     parse_duration,
-    warnings,
+    startup_warnings,
 )
 
 REPO = Path(__file__).resolve().parents[2]
@@ -378,7 +378,7 @@ def test_weak_keys_are_fine_in_console_mode(tmp_path):
 def test_platform_retailer_without_support_gets_one_warning_line(tmp_path, retailers, warned):
     text = live().split("[retailers.demo]")[0] + retailers
     settings, _ = load(write(tmp_path, text), {})
-    lines = warnings(settings)
+    lines = startup_warnings(settings)
     assert len(lines) == (1 if warned else 0)
     for key in warned:
         assert key in lines[0]
@@ -387,7 +387,7 @@ def test_platform_retailer_without_support_gets_one_warning_line(tmp_path, retai
 
 def test_console_gateway_has_no_support_warning():
     settings, _ = load(None, {})
-    assert warnings(settings) == []
+    assert startup_warnings(settings) == []
 
 
 def test_template_exactly_at_the_limit_with_the_longest_values_is_accepted(tmp_path):
