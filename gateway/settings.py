@@ -126,7 +126,7 @@ ENV_OVERRIDES = {
 }
 
 _BOOLEAN_KEYS = {("gateway", "redis_cluster")}
-_BOOLEANS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+_BOOLEANS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False, "": False}
 
 
 def load(path: str | Path | None, environ: Mapping[str, str]) -> tuple[Settings, list[str]]:

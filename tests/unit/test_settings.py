@@ -485,7 +485,8 @@ def test_contract_names_exactly_these_environment_variables():
 
 @pytest.mark.parametrize(
     ("value", "cluster"),
-    [("true", True), ("TRUE", True), ("1", True), ("yes", True), ("false", False), ("0", False), ("no", False)],
+    [("true", True), ("TRUE", True), ("1", True), ("yes", True), ("false", False), ("0", False), ("no", False),
+     ("", False)],  # set but empty, as deployment templates leave a variable: off
 )
 def test_redis_cluster_from_the_environment_is_true_or_false(tmp_path, value, cluster):
     path = write(tmp_path, "[gateway]\nsecret = 's'\nredis_url = 'redis://127.0.0.1:7000'\n")
