@@ -18,15 +18,16 @@ run: install
 	$(BIN)/gateway serve
 
 ## Install what the suite needs (redis-server, chromium, the Twilio mock) and run every test.
-test: install system-deps
+## System packages come first: without apt-get it stops at once, naming what to install.
+test: system-deps install
 	$(BIN)/python -m pytest
 
 system-deps:
-	scripts/install-system-deps
+	@scripts/install-system-deps
 
 clean:
 	rm -rf $(VENV) .pytest_cache
 
 ## Chat throughput and latency, as ratios against a bare WebSocket relay measured in the same run.
-bench: install system-deps
+bench: system-deps install
 	$(BIN)/python bench/chat.py

@@ -13,8 +13,9 @@ from datetime import UTC, datetime
 import httpx
 import msgspec
 
+from gateway.backoff import backoff
 from gateway.jobs.base import Job, JobQueue
-from gateway.jobs.worker import Retry, backoff
+from gateway.jobs.worker import Retry
 from gateway.metrics import Metrics
 from gateway.settings import Settings
 from gateway.store.records import EventRecord, OrderRecord
@@ -113,6 +114,7 @@ class Callbacks:
         http: httpx.AsyncClient | None = None,
         retry_for: float = 24 * 3600,
         backoff: Callable[[int], float] | None = None,
+        on_put: Callable[[], None] = lambda: None,
     ) -> None:
         self._settings = settings
         self._queue = queue
@@ -122,7 +124,7 @@ class Callbacks:
         self._owns_http = http is None
         self._retry_for = retry_for
         self._backoff = backoff or _default_backoff
-        self.kick: Callable[[], None] = lambda: None  # the app points it at its Worker
+        self._on_put = on_put  # rings this node's callback Worker
 
     async def start(self) -> None:
         if self._http is None:
@@ -150,7 +152,7 @@ class Callbacks:
             first_at=now,
         )
         await self._queue.put(job, now)
-        self.kick()
+        self._on_put()
 
     async def handle(self, job: Job) -> Retry | None:
         """One delivery attempt: None when it is done (delivered or given up), else a Retry."""

@@ -6,24 +6,23 @@ import time
 import uuid
 from collections.abc import Callable
 
+from gateway.chatlog.base import ChatLog
 from gateway.clock import iso
-from gateway.messages import ChatMessage
 from gateway.metrics import Metrics
-from gateway.policy.chat import Role
-from gateway.store.base import Store
-from gateway.store.records import Draft, OrderRecord
+from gateway.policy.chat import Role, Via
+from gateway.store.records import ChatMessage, OrderRecord
 from gateway.texting import Texter
 
 
 class Chat:
     """One way in for every chat message, whatever it came through (app, web, sms): stored
-    with the next seq and published to every node in one Store call, then, when a shopper
+    with the next seq and published to every node in one ChatLog call, then, when a shopper
     wrote it, queued as a text for the customer."""
 
     def __init__(
-        self, store: Store, texter: Texter, metrics: Metrics, *, clock: Callable[[], float] = time.time
+        self, log: ChatLog, texter: Texter, metrics: Metrics, *, clock: Callable[[], float] = time.time
     ) -> None:
-        self._store = store
+        self._log = log
         self._texter = texter
         self._metrics = metrics
         self._clock = clock
@@ -32,7 +31,7 @@ class Chat:
         self,
         order: OrderRecord,
         sender: Role,
-        via: str,
+        via: Via,
         text: str,
         client_id: str | None = None,
         *,
@@ -41,11 +40,10 @@ class Chat:
         """Returns the stored message and whether it is new (False: a retried client_id).
         `on_stored` runs as soon as the message is stored, before it is queued as a text, so
         a sender's ack does not wait on SMS bookkeeping."""
-        draft = Draft(
-            id=uuid.uuid4().hex, sender=sender.value, via=via, text=text,  # type: ignore[arg-type]
-            at=iso(self._clock()), client_id=client_id,
+        draft = ChatMessage(
+            seq=0, id=uuid.uuid4().hex, sender=sender, via=via, text=text, at=iso(self._clock()), client_id=client_id
         )
-        message, created = await self._store.append_message(order.id, draft)
+        message, created = await self._log.append(order.id, draft)
         if on_stored is not None:
             on_stored(message)
         if created:

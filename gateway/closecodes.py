@@ -1,4 +1,8 @@
-"""WebSocket close codes the gateway uses (4000-4999 are the application's), with meanings."""
+"""WebSocket close codes the gateway uses, with their meanings."""
+
+# A handshake refused (bad or expired token, Origin not allowed). Sent before accept, so the
+# client sees HTTP 403, as contract section 6 says.
+POLICY_VIOLATION = 1008
 
 # The socket fell too far behind its frames (a stalled client). Reconnect and join with
 # `after=<last seq seen>`: nothing is lost, history fills the gap.

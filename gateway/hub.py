@@ -10,7 +10,8 @@ from typing import Protocol
 
 import msgspec
 
-from gateway.broker.base import Broker, order_channel
+from gateway.broker.base import Broker, Resubscribed
+from gateway.channels import order_channel
 from gateway.messages import ChannelHeader, decode_header
 
 log = logging.getLogger("gateway.hub")
@@ -86,8 +87,8 @@ class Hub:
                 room.live.cancel()
 
     @staticmethod
-    def _fan_out(order_id: str, room: _Room, payload: bytes) -> None:
-        if not payload:
+    def _fan_out(order_id: str, room: _Room, payload: bytes | Resubscribed) -> None:
+        if isinstance(payload, Resubscribed):
             for sink in list(room.sinks):
                 sink.resync(order_id)
             return

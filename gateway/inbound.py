@@ -12,12 +12,13 @@ from gateway import phones, templates
 from gateway.chat import Chat
 from gateway.metrics import Metrics
 from gateway.orders import Orders
-from gateway.policy.chat import MAX_TEXT, InboundAction, InboundDecision, Role, on_inbound_sms
+from gateway.policy.chat import MAX_TEXT, InboundAction, InboundDecision, Role, Via, on_inbound_sms
 from gateway.policy.consent import Consent, ConsentSource, classify_keyword
 from gateway.policy.lifecycle import FINAL, Communications
+from gateway.policy.routing import route_inbound
 from gateway.settings import Settings
 from gateway.sms.base import InboundSMS
-from gateway.store.base import OrderNotFound, Store
+from gateway.store.base import OrderNotFound, OrderStore
 from gateway.store.records import OrderRecord
 
 log = logging.getLogger("gateway.inbound")
@@ -32,7 +33,7 @@ class Inbound:
     def __init__(
         self,
         settings: Settings,
-        store: Store,
+        store: OrderStore,
         orders: Orders,
         chat: Chat,
         metrics: Metrics,
@@ -98,23 +99,15 @@ class Inbound:
         return self._settings.retailer_name(order.retailer), self._settings.retailer_support(order.retailer)
 
     async def _route(self, phone: str, sender: str) -> OrderRecord | None:
-        """The phone's most recently active order on this number, unless it is closed while
-        another of the phone's orders on this number is open; failing a route, the newest
-        order on this number, then the phone's newest order at all."""
+        """The order this text is about (policy.routing.route_inbound)."""
         orders = await self._store.orders_of_phone(phone)
-        on_number = [o for o in orders if o.sender == sender]
-        open_on_number = [o for o in on_number if o.status not in FINAL]
-        routed_id = await self._store.route(phone, sender)
-        routed = next((o for o in orders if o.id == routed_id), None)
-        if routed is not None and (routed.status not in FINAL or not open_on_number):
-            return routed
-        candidates = open_on_number or on_number or orders
-        return candidates[-1] if candidates else None
+        chosen = route_inbound(orders, await self._store.route(phone, sender), sender)
+        return next((o for o in orders if o.id == chosen), None)
 
     async def _append(self, order: OrderRecord, sms: InboundSMS) -> None:
         text = sms.body.strip()
         for start in range(0, len(text), MAX_TEXT):  # a long text becomes several messages
-            await self._chat.post(order, Role.CUSTOMER, "sms", text[start : start + MAX_TEXT])
+            await self._chat.post(order, Role.CUSTOMER, Via.SMS, text[start : start + MAX_TEXT])
         # The customer is talking about this order: their next text on this number goes to it.
         await self._store.set_route(order.customer_phone, sms.sender, order.id)
 

@@ -5,9 +5,12 @@ hands the bytes it receives to its sockets without re-encoding them."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 import msgspec
+
+from gateway.policy.chat import ErrorCode
+from gateway.store.records import ChatMessage
 
 OrderId = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
 ClientId = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
@@ -54,16 +57,6 @@ decode_client = msgspec.json.Decoder(ClientMessage).decode
 
 
 # --- shared payloads ----------------------------------------------------------------------
-
-
-class ChatMessage(msgspec.Struct, frozen=True, omit_defaults=True):
-    seq: int
-    id: str
-    sender: Literal["customer", "shopper", "system"] = msgspec.field(name="from")
-    via: Literal["sms", "web", "app"]
-    text: str
-    at: str  # RFC 3339, UTC, milliseconds
-    client_id: str | None = None
 
 
 class OrderSummary(msgspec.Struct, frozen=True):
@@ -119,7 +112,7 @@ class ReadFrame(_Frame, tag="read"):
 
 
 class ErrorFrame(_Frame, tag="error"):
-    code: str
+    code: ErrorCode
     message: str
     client_id: str | None = None
 

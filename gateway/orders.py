@@ -9,15 +9,16 @@ from typing import TYPE_CHECKING
 
 import msgspec
 
-from gateway import messages, phones
-from gateway.broker.base import Broker, order_channel
+from gateway import phones
+from gateway.channels import OrderChannels
 from gateway.clock import parse_iso
 from gateway.metrics import Metrics
 from gateway.policy.consent import ConsentRefused, ConsentSource, initial_consent, on_consent_request
 from gateway.policy.lifecycle import FINAL, ChatState, Communications, chat_state, invalid_event_reason, on_event
+from gateway.policy.routing import pick_sender
 from gateway.schemas import CreateOrder, EventResult, OrderView, PostEvent, ShopperView, SMSView
 from gateway.settings import Settings
-from gateway.store.base import OrderNotFound, Store
+from gateway.store.base import OrderNotFound, OrderStore
 from gateway.store.records import EventRecord, OrderRecord, Shopper
 from gateway.texting import Texter
 from gateway.tokens import Tokens
@@ -56,8 +57,8 @@ class Orders:
     def __init__(
         self,
         settings: Settings,
-        store: Store,
-        broker: Broker,
+        store: OrderStore,
+        channels: OrderChannels,
         tokens: Tokens,
         texter: Texter,
         metrics: Metrics,
@@ -67,7 +68,7 @@ class Orders:
     ) -> None:
         self._settings = settings
         self._store = store
-        self._broker = broker
+        self._channels = channels
         self._tokens = tokens
         self._texter = texter
         self._metrics = metrics
@@ -116,7 +117,7 @@ class Orders:
             return self._retried(existing, digest, body), False
         now = self._clock()
         consent = initial_consent(body.workflow, body.sms_opt_in)
-        sender, shared = await self._pick_sender(phone)
+        sender, shared = pick_sender(self._settings.sms.numbers, await self._store.orders_of_phone(phone))
         record = OrderRecord(
             id=body.id,
             retailer=retailer,
@@ -149,16 +150,6 @@ class Orders:
             differ = [name for name, old, new in zip(names, stored, sent) if old != new]
             raise Conflict(existing.id, differ or ["id"])  # same body, another retailer: the id is taken
         return self.view(existing)
-
-    async def _pick_sender(self, phone: str) -> tuple[str, bool]:
-        """A pool number no open order of this phone uses; when every number is taken, the one
-        fewest open orders share. Returns it and whether it is shared."""
-        pool = self._settings.sms.numbers
-        in_use = [o.sender for o in await self._store.orders_of_phone(phone) if o.status not in FINAL]
-        free = [number for number in pool if number not in in_use]
-        if free:
-            return free[0], False
-        return min(pool, key=in_use.count), True
 
     # events
 
@@ -204,10 +195,7 @@ class Orders:
         return EventResult(applied=applied, status=updated.status.value)
 
     async def _announce(self, order: OrderRecord, event: EventRecord) -> None:
-        frame = messages.StatusFrame(
-            order_id=order.id, status=order.status.value, chat=self.chat_state(order).value
-        )
-        await self._broker.publish(order_channel(order.id), messages.encode(frame))
+        await self._channels.status(order.id, order.status.value, self.chat_state(order).value)
         await self._texter.notify(order, event.event_name, event.event_id, self.status_url(order))
         if self._callbacks is not None:
             await self._callbacks.enqueue(order, event)

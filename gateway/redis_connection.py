@@ -26,6 +26,20 @@ def client(url: str) -> aioredis.Redis:
     return aioredis.Redis.from_url(url, socket_timeout=5.0, **options())
 
 
+class SharedClient:
+    """The one command client a node's Redis parts share (store, chat log, jobs, broker
+    publishes), as a part the app starts and closes after them."""
+
+    def __init__(self, url: str) -> None:
+        self.redis = client(url)
+
+    async def start(self) -> None:
+        pass
+
+    async def close(self) -> None:
+        await self.redis.aclose()
+
+
 def unreachable_as(
     error: Callable[[str], Exception],
 ) -> Callable[[Callable[P, Awaitable[T]]], Callable[P, Awaitable[T]]]:

@@ -5,16 +5,22 @@ from __future__ import annotations
 import asyncio
 import logging
 from contextlib import AsyncExitStack
+from typing import TYPE_CHECKING
 
 import msgspec
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from gateway import closecodes, messages
-from gateway.broker.base import BrokerUnavailable, order_channel
-from gateway.messages import ChannelHeader, ChatMessage
-from gateway.policy.chat import Bucket, ErrorCode, Role, may_join, send_error, take, text_error
+from gateway.backoff import backoff
+from gateway.broker.base import BrokerUnavailable
+from gateway.messages import ChannelHeader
+from gateway.policy.audience import hears
+from gateway.policy.chat import Bucket, ErrorCode, Role, Via, may_join, send_error, take, text_error
 from gateway.store.base import StoreUnavailable
-from gateway.store.records import OrderRecord
+from gateway.store.records import ChatMessage, OrderRecord
+
+if TYPE_CHECKING:
+    from gateway.services import Services
 
 log = logging.getLogger("gateway.sockets")
 
@@ -22,9 +28,43 @@ MAX_JOINED = 50  # orders one socket may follow at once (a batched shop is a han
 OUTBOX = 1000  # frames queued for one socket before it counts as stalled
 HISTORY = 5000  # messages a join replays at most
 RESYNC_ATTEMPTS = 6  # tries at catching up after an outage (0.1 s doubling: ~6 s in all)
-# Error codes beyond the contract's list.
-UNAVAILABLE = "unavailable"  # the store or broker is down (or failed): try again
-HISTORY_LOST = "history_lost"  # the store lost messages this socket had seen (Redis kept no data)
+
+
+# What the relay (the socket's only writer) takes from the outbox, in order.
+
+
+class _Direct(msgspec.Struct, frozen=True):
+    """An encoded frame for this socket alone (a reply: ack, error, pong)."""
+
+    payload: bytes
+
+
+class _Joining(msgspec.Struct, frozen=True):
+    """The subscription is live: send `joined` with the history after `after`."""
+
+    order_id: str
+    after: int
+
+
+class _Left(msgspec.Struct, frozen=True):
+    order_id: str
+
+
+class _Resync(msgspec.Struct, frozen=True):
+    """The node's subscription came back after an outage: catch up from the chat log."""
+
+    order_id: str
+    attempt: int = 0
+
+
+class _Published(msgspec.Struct, frozen=True):
+    """A frame from the order's channel, as the hub delivers it."""
+
+    header: ChannelHeader
+    payload: bytes
+
+
+_Item = _Direct | _Joining | _Left | _Resync | _Published
 
 
 class Session:
@@ -32,21 +72,16 @@ class Session:
     from one queue (replies, and what the hub delivers) so each order's messages go out in seq
     order, once: it drops a seq it already sent and fills a gap from the Store."""
 
-    def __init__(self, websocket: WebSocket, role: Role, subject: str) -> None:
+    def __init__(self, websocket: WebSocket, role: Role, subject: str, services: Services) -> None:
         self.ws = websocket
         self.role = role
         self.subject = subject
-        state = websocket.state
-        self.store = state.store
-        self.broker = state.broker
-        self.hub = state.hub
-        self.orders = state.orders
-        self.chat = state.chat
-        self.rate = state.settings.limits.chat_per_second
-        self.monotonic = state.monotonic
-        self.metrics = state.metrics
-        self.via = "web" if role is Role.CUSTOMER else "app"
-        self.outbox: asyncio.Queue[tuple] = asyncio.Queue(maxsize=OUTBOX)
+        self.services = services
+        self.store = services.store
+        self.log = services.chat_log
+        self.rate = services.settings.limits.chat_per_second
+        self.via = Via.WEB if role is Role.CUSTOMER else Via.APP
+        self.outbox: asyncio.Queue[_Item] = asyncio.Queue(maxsize=OUTBOX)
         self.attached: dict[str, AsyncExitStack] = {}  # reader side: live hub attachments
         self.sent_seq: dict[str, int] = {}  # relay side: last seq sent per joined order
         self.buckets: dict[str, Bucket | None] = {}
@@ -55,18 +90,13 @@ class Session:
     # hub -> socket (called by the hub; must not block)
 
     def deliver(self, header: ChannelHeader, payload: bytes) -> None:
-        if header.type == "typing" and header.sender == self.role.value:
-            return
-        if header.type == "read" and header.by == self.role.value:
-            return
-        if header.type == "receipt" and self.role is not Role.SHOPPER:
-            return
-        self._queue(("bus", header, payload))
+        if hears(self.role, header.type, header.sender, header.by):
+            self._queue(_Published(header, payload))
 
     def resync(self, order_id: str, attempt: int = 0) -> None:
-        self._queue(("resync", order_id, attempt))
+        self._queue(_Resync(order_id, attempt))
 
-    def _queue(self, item: tuple) -> None:
+    def _queue(self, item: _Item) -> None:
         try:
             self.outbox.put_nowait(item)
         except asyncio.QueueFull:
@@ -75,10 +105,10 @@ class Session:
                 self.closing = asyncio.create_task(self.ws.close(code=closecodes.SLOW_CONSUMER))
 
     def reply(self, frame: msgspec.Struct) -> None:
-        self._queue(("direct", messages.encode(frame)))
+        self._queue(_Direct(messages.encode(frame)))
 
-    def error(self, code: str, message: str, client_id: str | None = None) -> None:
-        self.metrics.frames.labels(code).inc()
+    def error(self, code: ErrorCode, message: str, client_id: str | None = None) -> None:
+        self.services.metrics.frames.labels(code.value).inc()
         self.reply(messages.ErrorFrame(code=code, message=message, client_id=client_id))
 
     # lifecycle
@@ -112,7 +142,7 @@ class Session:
                 await self._handle(frame)
             except (StoreUnavailable, BrokerUnavailable, ConnectionError):
                 client_id = getattr(frame, "client_id", None)
-                self.error(UNAVAILABLE, "the gateway cannot reach its store; try again", client_id)
+                self.error(ErrorCode.UNAVAILABLE, "the gateway cannot reach its store; try again", client_id)
             except Exception:
                 # A bug or an unexpected store answer: this frame fails, the socket does not.
                 log.exception(
@@ -120,7 +150,7 @@ class Session:
                     extra={"order_id": getattr(frame, "order_id", None)},
                 )
                 client_id = getattr(frame, "client_id", None)
-                self.error(UNAVAILABLE, "the gateway could not handle that frame; try again", client_id)
+                self.error(ErrorCode.UNAVAILABLE, "the gateway could not handle that frame; try again", client_id)
 
     async def _handle(self, frame: messages.ClientMessage) -> None:
         match frame:
@@ -134,12 +164,10 @@ class Session:
                 await self._send(frame)
             case messages.Typing():
                 if self._joined(frame.order_id):
-                    typing = messages.TypingFrame(order_id=frame.order_id, sender=self.role.value)
-                    await self.broker.publish(order_channel(frame.order_id), messages.encode(typing))
+                    await self.services.channels.typing(frame.order_id, self.role)
             case messages.Read():
                 if self._joined(frame.order_id):
-                    read = messages.ReadFrame(order_id=frame.order_id, by=self.role.value, seq=frame.seq)
-                    await self.broker.publish(order_channel(frame.order_id), messages.encode(read))
+                    await self.services.channels.read(frame.order_id, self.role, frame.seq)
 
     def _joined(self, order_id: str, client_id: str | None = None) -> bool:
         if order_id in self.attached:
@@ -161,17 +189,17 @@ class Session:
             self.error(ErrorCode.BAD_FRAME, f"expected at most {MAX_JOINED} joined orders; leave one first")
             return
         stack = AsyncExitStack()
-        await stack.enter_async_context(self.hub.attach(frame.order_id, self))
+        await stack.enter_async_context(self.services.hub.attach(frame.order_id, self))
         self.attached[frame.order_id] = stack
         # Live from here: what the hub delivers from now on queues behind this join, and the
         # relay reads history only when it reaches it, so nothing falls between the two.
-        self._queue(("join", frame.order_id, frame.after))
+        self._queue(_Joining(frame.order_id, frame.after))
 
     async def _leave(self, order_id: str) -> None:
         stack = self.attached.pop(order_id, None)
         if stack is not None:
             await stack.aclose()
-            self._queue(("leave", order_id))
+            self._queue(_Left(order_id))
 
     async def _send(self, frame: messages.Send) -> None:
         if not self._joined(frame.order_id, frame.client_id):
@@ -181,7 +209,7 @@ class Session:
             detail = "expected 1 to 1000 characters of text"
             self.error(problem, f"{detail}, got {len(frame.text)}", frame.client_id)
             return
-        bucket, allowed = take(self.buckets.get(frame.order_id), self.monotonic(), self.rate)
+        bucket, allowed = take(self.buckets.get(frame.order_id), self.services.monotonic(), self.rate)
         self.buckets[frame.order_id] = bucket
         if not allowed:
             self.error(ErrorCode.RATE_LIMITED, f"at most {self.rate:g} messages a second", frame.client_id)
@@ -193,12 +221,12 @@ class Session:
         if not self._may_join(order):  # e.g. the order was reassigned to another shopper
             self.error(ErrorCode.NOT_AUTHORIZED, "this order is no longer yours to chat in", frame.client_id)
             return
-        state = self.orders.chat_state(order)
+        state = self.services.orders.chat_state(order)
         problem = send_error(state)
         if problem is not None:
             self.error(problem, f"chat is {state.value}", frame.client_id)
             return
-        await self.chat.post(
+        await self.services.chat.post(
             order, self.role, self.via, frame.text, frame.client_id,
             on_stored=lambda message: self.reply(messages.Ack(client_id=frame.client_id, message=message)),
         )
@@ -217,22 +245,22 @@ class Session:
                     return  # Starlette's RuntimeError for a send after close
                 # The store answered something unexpected: this frame is lost to this socket
                 # (a rejoin with after= recovers it), but the socket's only writer lives on.
-                log.exception("could not relay a %s item to a %s socket", item[0], self.role.value)
-                if item[0] == "join":
-                    self.error(UNAVAILABLE, f"could not join order {item[1]!r}; join again")
+                log.exception("could not relay a %s to a %s socket", type(item).__name__, self.role.value)
+                if isinstance(item, _Joining):
+                    self.error(ErrorCode.UNAVAILABLE, f"could not join order {item.order_id!r}; join again")
 
-    async def _relay_one(self, item: tuple) -> None:
+    async def _relay_one(self, item: _Item) -> None:
         match item:
-            case ("direct", payload):
+            case _Direct(payload):
                 await self.ws.send_text(payload.decode())
-            case ("join", order_id, after):
+            case _Joining(order_id, after):
                 await self._send_joined(order_id, after)
-            case ("leave", order_id):
+            case _Left(order_id):
                 self.sent_seq.pop(order_id, None)
-            case ("resync", order_id, attempt):
+            case _Resync(order_id, attempt):
                 if order_id in self.sent_seq:
                     await self._resync(order_id, attempt)
-            case ("bus", header, payload):
+            case _Published(header, payload):
                 last = self.sent_seq.get(header.order_id)
                 if last is None:
                     return  # not joined (yet, or any more): the join's history covers it
@@ -252,16 +280,16 @@ class Session:
     async def _send_joined(self, order_id: str, after: int) -> None:
         try:
             order = await self.store.get_order(order_id)
-            history = await self.store.messages(order_id, after, HISTORY)
-            last_seq = history[-1].seq if history else await self.store.last_seq(order_id)
+            history = await self.log.messages(order_id, after, HISTORY)
+            last_seq = history[-1].seq if history else await self.log.last_seq(order_id)
         except (StoreUnavailable, ConnectionError):
-            self.error(UNAVAILABLE, "the gateway cannot reach its store; join again")
+            self.error(ErrorCode.UNAVAILABLE, "the gateway cannot reach its store; join again")
             return
         if order is None:
             self.error(ErrorCode.NOT_AUTHORIZED, f"order {order_id!r} is gone")
             return
         summary = messages.OrderSummary(
-            status=order.status.value, chat=self.orders.chat_state(order).value, workflow=order.workflow.value
+            status=order.status.value, chat=self.services.orders.chat_state(order).value, workflow=order.workflow.value
         )
         joined = messages.Joined(
             order_id=order_id, order=summary, history=history, last_seq=last_seq,
@@ -275,18 +303,19 @@ class Session:
         store now has fewer messages than this socket has seen, the history was lost (a Redis
         that kept no data): the client is told, not left with a silent hole."""
         try:
-            last = await self.store.last_seq(order_id)
+            last = await self.log.last_seq(order_id)
         except (StoreUnavailable, ConnectionError):
             # The store's first answer after an outage may come on a connection that died in
             # it: try again shortly, a few times, without holding up this socket's frames.
             if attempt < RESYNC_ATTEMPTS:
-                asyncio.get_running_loop().call_later(0.1 * 2**attempt, self.resync, order_id, attempt + 1)
+                delay = backoff(attempt, 0.1, 6.4, jitter=False)
+                asyncio.get_running_loop().call_later(delay, self.resync, order_id, attempt + 1)
             return
         if last >= self.sent_seq[order_id]:
             await self._catch_up(order_id, None)
             return
         self.error(
-            HISTORY_LOST,
+            ErrorCode.HISTORY_LOST,
             f"order {order_id!r} lost its chat history after seq {last}: join again to see what is left",
         )
         self.sent_seq[order_id] = last
@@ -296,7 +325,7 @@ class Session:
         last = self.sent_seq[order_id]
         limit = HISTORY if upto is None else upto - last
         try:
-            missing: list[ChatMessage] = await self.store.messages(order_id, last, limit)
+            missing: list[ChatMessage] = await self.log.messages(order_id, last, limit)
         except (StoreUnavailable, ConnectionError):
             return  # the next frame or resync tries again
         for message in missing:

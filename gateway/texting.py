@@ -9,16 +9,17 @@ from collections.abc import Callable
 import msgspec
 
 from gateway import templates
-from gateway.broker.base import Broker
+from gateway.backoff import backoff
+from gateway.chatlog.base import ChatLog
 from gateway.jobs.base import Job, JobQueue
-from gateway.jobs.worker import Retry, backoff
+from gateway.jobs.worker import Retry
 from gateway.metrics import Metrics
 from gateway.phones import mask
-from gateway.policy import receipts
 from gateway.policy.consent import may_text
+from gateway.policy.receipts import SMSState
 from gateway.settings import Settings
-from gateway.sms.base import OutboundSMS, SendFailed, SMSTransport
-from gateway.store.base import Store
+from gateway.sms.base import OutboundSMS, SendFailed, SMSTransport, StatusReport
+from gateway.store.base import OrderStore
 from gateway.store.records import OrderRecord, TextRef
 
 log = logging.getLogger("gateway.texting")
@@ -26,7 +27,6 @@ log = logging.getLogger("gateway.texting")
 KIND = "text"
 RETRY_FOR = 3600.0  # a text the provider keeps refusing with 429/5xx is given up after an hour
 TEXT_REF_TTL = 7 * 86400
-UNSUBSCRIBED = 21610  # Twilio: the recipient has opted out of this sender
 
 
 class TextJob(msgspec.Struct, frozen=True):
@@ -47,23 +47,23 @@ class Texter:
     def __init__(
         self,
         settings: Settings,
-        store: Store,
-        broker: Broker,
+        store: OrderStore,
+        log: ChatLog,
         queue: JobQueue,
         transport: SMSTransport,
         metrics: Metrics,
         *,
         clock: Callable[[], float] = time.time,
-        kick: Callable[[], None] = lambda: None,
+        on_put: Callable[[], None] = lambda: None,
     ) -> None:
         self._settings = settings
         self._store = store
-        self._broker = broker
+        self._log = log
         self._queue = queue
         self._transport = transport
         self._metrics = metrics
         self._clock = clock
-        self.kick = kick
+        self._on_put = on_put  # rings this node's text Worker
 
     async def _may_text(self, order: OrderRecord) -> bool:
         communications = self._settings.communications(order.retailer)
@@ -97,15 +97,15 @@ class Texter:
     async def relay(self, order: OrderRecord, seq: int, text: str) -> None:
         """Queues a shopper's chat message as a text to the customer, or reports not_sent."""
         if not await self._may_text(order):
-            await self._set_state(order.id, seq, "not_sent")
+            await self._set_state(order.id, seq, SMSState.NOT_SENT)
             return
         await self._put(f"{order.id}:message:{seq}", TextJob(order_id=order.id, body=text, seq=seq))
-        await self._set_state(order.id, seq, "queued")
+        await self._set_state(order.id, seq, SMSState.QUEUED)
 
     async def _put(self, job_id: str, job: TextJob) -> None:
         now = self._clock()
         await self._queue.put(Job(id=job_id, kind=KIND, payload=_encode(job), first_at=now), now)
-        self.kick()
+        self._on_put()
 
     async def handle(self, job: Job) -> Retry | None:
         """The worker's handler: one attempt at sending one queued text."""
@@ -115,7 +115,7 @@ class Texter:
             return None  # purged meanwhile
         if not await self._may_text(order):
             if text.seq is not None:
-                await self._set_state(order.id, text.seq, "not_sent")
+                await self._set_state(order.id, text.seq, SMSState.NOT_SENT)
             return None
         message = OutboundSMS(
             to=order.customer_phone, sender=order.sender, body=text.body,
@@ -131,7 +131,7 @@ class Texter:
             TEXT_REF_TTL,
         )
         await self._store.set_route(order.customer_phone, order.sender, order.id)
-        await self._record(order.id, text.seq, receipts.normalize(sent.status) or "queued")
+        await self._record(order.id, text.seq, sent.state)
         return None
 
     async def _failed(self, order: OrderRecord, text: TextJob, job: Job, exc: SendFailed) -> Retry | None:
@@ -142,23 +142,22 @@ class Texter:
             "text for order %s to %s failed for good (code %s): %s",
             order.id, mask(order.customer_phone), exc.code, exc, extra={"order_id": order.id},
         )
-        if exc.code == UNSUBSCRIBED:
+        if exc.sender_blocked:
             await self._store.set_blocked(order.customer_phone, order.sender, True)
-        await self._record(order.id, text.seq, "failed")
+        await self._record(order.id, text.seq, SMSState.FAILED)
         return None
 
-    async def on_status(self, sid: str, status: str, error_code: int | None) -> None:
+    async def on_status(self, report: StatusReport) -> None:
         """A provider's delivery report for one of our texts."""
-        ref = await self._store.text_ref(sid)
+        ref = await self._store.text_ref(report.sid)
         if ref is None:
             return
-        if error_code == UNSUBSCRIBED:
+        if report.sender_blocked:
             await self._store.set_blocked(ref.phone, ref.sender, True)
-        state = receipts.normalize(status)
-        if state is not None:
-            await self._record(ref.order_id, ref.seq, state)
+        if report.state is not None:
+            await self._record(ref.order_id, ref.seq, report.state)
 
-    async def _record(self, order_id: str, seq: int | None, state: str) -> None:
+    async def _record(self, order_id: str, seq: int | None, state: SMSState) -> None:
         """A text reached `state`: a shopper message's state moves (and its sockets hear of
         it); a notification has no state to keep, only the count."""
         if seq is None:
@@ -166,7 +165,7 @@ class Texter:
         else:
             await self._set_state(order_id, seq, state)
 
-    async def _set_state(self, order_id: str, seq: int, state: str) -> None:
-        """Moves a shopper message's SMS state forward; the store tells the order's sockets."""
-        if await self._store.advance_text_state(order_id, seq, state):
+    async def _set_state(self, order_id: str, seq: int, state: SMSState) -> None:
+        """Moves a shopper message's SMS state forward; the chat log tells the order's sockets."""
+        if await self._log.advance_text_state(order_id, seq, state):
             self._metrics.texts.labels(state).inc()

@@ -1,7 +1,8 @@
-"""Customer and shopper tokens: HMAC-SHA256-signed, expiring, URL-safe, and short.
+"""Customer and shopper tokens: HMAC-SHA256-signed, expiring, URL-safe, and short. Every
+token is minted and checked here.
 
-A token is `base64url(kind, expiry, subject) "." base64url(first 16 bytes of the HMAC)`:
-the kind is one byte ("c" customer, "s" shopper), the expiry five bytes of unix seconds, the
+A token is `base64url(role, expiry, subject) "." base64url(first 16 bytes of the HMAC)`:
+the role is one byte ("c" customer, "s" shopper), the expiry five bytes of unix seconds, the
 subject (order id or shopper id) the rest. Short matters: a customer token rides in every
 status text's link, and a link of ~140 characters turned a one-segment text into two."""
 
@@ -11,11 +12,13 @@ import base64
 import binascii
 import hashlib
 import hmac
-from typing import Literal
+
+from gateway.policy.chat import Role
 
 CUSTOMER_TTL = 30 * 86400  # from the order's creation: outlives any order plus its retention
 SHOPPER_TTL = 12 * 3600  # one shift
 _MAC_BYTES = 16  # 128 bits of HMAC-SHA256: forging one is still out of reach
+_ROLE_BYTE = {Role.CUSTOMER: b"c", Role.SHOPPER: b"s"}
 
 
 class TokenError(ValueError):
@@ -37,16 +40,21 @@ class Tokens:
     def _sign(self, body: str) -> str:
         return _b64(hmac.new(self._key, body.encode(), hashlib.sha256).digest()[:_MAC_BYTES])
 
-    def mint(self, kind: Literal["c", "s"], subject: str, expires_at: int) -> str:
-        body = _b64(kind.encode() + expires_at.to_bytes(5, "big") + subject.encode())
+    def mint(self, role: Role, subject: str, expires_at: int) -> str:
+        body = _b64(_ROLE_BYTE[role] + expires_at.to_bytes(5, "big") + subject.encode())
         return f"{body}.{self._sign(body)}"
 
     def customer(self, order_id: str, created_at: float) -> str:
         """Deterministic for an order, so a retried create returns the same token."""
-        return self.mint("c", order_id, int(created_at) + CUSTOMER_TTL)
+        return self.mint(Role.CUSTOMER, order_id, int(created_at) + CUSTOMER_TTL)
 
-    def verify(self, token: str, kind: Literal["c", "s"], now: float) -> str:
-        """The subject of a valid, unexpired token of this kind; raises TokenError."""
+    def shopper(self, shopper_id: str, now: float) -> tuple[str, int]:
+        """A token for one shift, and when it expires (unix seconds)."""
+        expires_at = int(now) + SHOPPER_TTL
+        return self.mint(Role.SHOPPER, shopper_id, expires_at), expires_at
+
+    def verify(self, token: str, role: Role, now: float) -> str:
+        """The subject of a valid, unexpired token of this role; raises TokenError."""
         if not token.isascii():
             raise TokenError("expected a URL-safe token")
         body, _, signature = token.partition(".")
@@ -57,8 +65,15 @@ class Tokens:
             subject = claims[6:].decode()
         except (binascii.Error, UnicodeDecodeError):
             raise TokenError("malformed claims") from None
-        if claims[:1] != kind.encode():
-            raise TokenError(f"expected a {'customer' if kind == 'c' else 'shopper'} token")
+        if claims[:1] != _ROLE_BYTE[role]:
+            raise TokenError(f"expected a {role.value} token")
         if int.from_bytes(claims[1:6], "big") <= now:
             raise TokenError("expired")
         return subject
+
+    def subject(self, token: str, role: Role, now: float) -> str | None:
+        """`verify` for callers that only need yes or no: the subject, or None."""
+        try:
+            return self.verify(token, role, now)
+        except TokenError:
+            return None

@@ -7,9 +7,17 @@ from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
 
-def order_channel(order_id: str) -> str:
-    """The channel of one order. The hash tag keeps it in the slot of the order's keys."""
-    return f"{{order:{order_id}}}:frames"
+class Resubscribed:
+    """Handed to a subscriber in place of a payload when its subscription was re-established
+    after an interruption: payloads may have been missed, so catch up from the chat log."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "RESUBSCRIBED"
+
+
+RESUBSCRIBED = Resubscribed()
 
 
 class BrokerUnavailable(ConnectionError):
@@ -27,8 +35,8 @@ class Broker(Protocol):
     - `subscribe` returns only once the subscription is live: anything published after the
       `async with` body starts is delivered to it.
     - Leaving the `async with` unsubscribes, whatever the reason.
-    - An empty payload (b"") tells a subscriber that its subscription was re-established
-      after an interruption, so payloads may have been missed: catch up from the Store.
+    - `RESUBSCRIBED` in place of a payload tells a subscriber that its subscription was
+      re-established after an interruption, so payloads may have been missed.
     """
 
     async def start(self) -> None: ...
@@ -43,4 +51,4 @@ class Broker(Protocol):
         """Raises BrokerUnavailable when the payload cannot be handed over."""
         ...
 
-    def subscribe(self, channel: str) -> AbstractAsyncContextManager[AsyncIterator[bytes]]: ...
+    def subscribe(self, channel: str) -> AbstractAsyncContextManager[AsyncIterator[bytes | Resubscribed]]: ...

@@ -14,7 +14,8 @@ from redis import exceptions as redis_errors
 from redis.asyncio.connection import AbstractConnection
 
 from gateway import redis_connection
-from gateway.broker.base import BrokerUnavailable
+from gateway.backoff import backoff
+from gateway.broker.base import RESUBSCRIBED, BrokerUnavailable, Resubscribed
 
 log = logging.getLogger("gateway.broker")
 
@@ -27,7 +28,7 @@ class _Channel:
     __slots__ = ("queues", "ready")
 
     def __init__(self, ready: asyncio.Future[None]) -> None:
-        self.queues: set[asyncio.Queue[bytes]] = set()
+        self.queues: set[asyncio.Queue[bytes | Resubscribed]] = set()
         self.ready = ready
 
 
@@ -38,7 +39,7 @@ class RedisBroker:
     subscribed in Redis while at least one local subscriber is inside `subscribe`. A listener
     task reads the connection and fans payloads out to local queues. When the connection is
     lost it reconnects with capped exponential backoff, subscribes every live channel again,
-    and hands each subscriber an empty payload: what was published meanwhile is gone, and
+    and hands each subscriber RESUBSCRIBED: what was published meanwhile is gone, and
     the subscriber catches up from the Store.
 
     The raw connection is driven by hand rather than through redis-py's PubSub, whose own
@@ -47,12 +48,13 @@ class RedisBroker:
     def __init__(
         self,
         url: str,
+        redis: aioredis.Redis,
         *,
         confirm_timeout: float = 5.0,
         backoff_base: float = 0.05,
         backoff_cap: float = 2.0,
     ) -> None:
-        self._client = redis_connection.client(url)
+        self._client = redis  # publishes; shared with the node's other Redis parts, which close it
         self._listen_pool = aioredis.ConnectionPool.from_url(
             url, socket_keepalive=True, **redis_connection.options()
         )
@@ -75,7 +77,6 @@ class RedisBroker:
             self._listener.cancel()
             await asyncio.gather(self._listener, return_exceptions=True)
             self._listener = None
-        await self._client.aclose()
         await self._listen_pool.disconnect()
 
     async def ping(self) -> bool:
@@ -95,8 +96,8 @@ class RedisBroker:
             ) from exc
 
     @asynccontextmanager
-    async def subscribe(self, channel: str) -> AsyncIterator[AsyncIterator[bytes]]:
-        queue: asyncio.Queue[bytes] = asyncio.Queue()
+    async def subscribe(self, channel: str) -> AsyncIterator[AsyncIterator[bytes | Resubscribed]]:
+        queue: asyncio.Queue[bytes | Resubscribed] = asyncio.Queue()
         entry = self._channels.get(channel)
         if entry is None:
             entry = self._channels[channel] = _Channel(asyncio.get_running_loop().create_future())
@@ -158,7 +159,7 @@ class RedisBroker:
                     self._dispatch(reply)
             except _LOST as exc:
                 failures += 1
-                delay = min(self._backoff_cap, self._backoff_base * 2 ** (failures - 1))
+                delay = backoff(failures - 1, self._backoff_base, self._backoff_cap, jitter=False)
                 log.warning(
                     "redis pub/sub connection lost (%s: %s) with %d channels; "
                     "reconnecting in %.2fs (attempt %d)",
@@ -213,7 +214,7 @@ class RedisBroker:
                     ready.set_result(None)
             elif (entry := self._channels.get(channel)) is not None:
                 for queue in entry.queues:
-                    queue.put_nowait(b"")  # re-subscribed after an outage: catch up
+                    queue.put_nowait(RESUBSCRIBED)  # re-subscribed after an outage: catch up
         elif kind == b"unsubscribe":
             pending = self._unsubscribing.get(channel)
             if pending:
@@ -222,6 +223,6 @@ class RedisBroker:
                     done.set_result(None)
 
 
-async def _drain(queue: asyncio.Queue[bytes]) -> AsyncIterator[bytes]:
+async def _drain(queue: asyncio.Queue[bytes | Resubscribed]) -> AsyncIterator[bytes | Resubscribed]:
     while True:
         yield await queue.get()

@@ -3,54 +3,54 @@ what happens on an accepted socket is gateway.session's."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from starlette.routing import WebSocketRoute
+from starlette.routing import BaseRoute, WebSocketRoute
 from starlette.websockets import WebSocket
 
+from gateway import closecodes
 from gateway.policy.chat import Role
 from gateway.session import Session
-from gateway.tokens import TokenError
+
+if TYPE_CHECKING:
+    from gateway.services import Services
 
 
-def _origin_allowed(websocket: WebSocket) -> bool:
-    origin = websocket.headers.get("origin")
-    if origin is None:
-        return True  # not a browser: the shopper app
-    settings = websocket.state.settings
-    public = urlsplit(settings.gateway.public_url)
-    allowed = {f"{public.scheme}://{public.netloc}", *(o.rstrip("/") for o in settings.gateway.allowed_origins)}
-    return origin.rstrip("/") in allowed
+class ChatSockets:
+    def __init__(self, services: Services) -> None:
+        self._services = services
+        gateway = services.settings.gateway
+        public = urlsplit(gateway.public_url)
+        self._origins = {f"{public.scheme}://{public.netloc}", *(o.rstrip("/") for o in gateway.allowed_origins)}
 
+    def routes(self) -> list[BaseRoute]:
+        return [
+            WebSocketRoute("/ws/customer", self.customer_socket),
+            WebSocketRoute("/ws/shopper", self.shopper_socket),
+        ]
 
-async def customer_socket(websocket: WebSocket) -> None:
-    await _serve(websocket, Role.CUSTOMER, "c")
+    async def customer_socket(self, websocket: WebSocket) -> None:
+        await self._serve(websocket, Role.CUSTOMER)
 
+    async def shopper_socket(self, websocket: WebSocket) -> None:
+        await self._serve(websocket, Role.SHOPPER)
 
-async def shopper_socket(websocket: WebSocket) -> None:
-    await _serve(websocket, Role.SHOPPER, "s")
+    def _origin_allowed(self, websocket: WebSocket) -> bool:
+        origin = websocket.headers.get("origin")
+        return origin is None or origin.rstrip("/") in self._origins  # no Origin: the shopper app
 
-
-async def _serve(websocket: WebSocket, role: Role, kind: str) -> None:
-    state = websocket.state
-    try:
-        subject = state.tokens.verify(websocket.query_params.get("token", ""), kind, state.clock())
-    except TokenError:
-        await websocket.close(code=1008)  # before accept: the handshake gets 403
-        return
-    if not _origin_allowed(websocket):
-        await websocket.close(code=1008)
-        return
-    await websocket.accept()
-    session = Session(websocket, role, subject)
-    state.metrics.connections.labels(role.value).inc()
-    try:
-        await session.run()
-    finally:
-        state.metrics.connections.labels(role.value).dec()
-
-
-routes = [
-    WebSocketRoute("/ws/customer", customer_socket),
-    WebSocketRoute("/ws/shopper", shopper_socket),
-]
+    async def _serve(self, websocket: WebSocket, role: Role) -> None:
+        services = self._services
+        token = websocket.query_params.get("token", "")
+        subject = services.tokens.subject(token, role, services.clock())
+        if subject is None or not self._origin_allowed(websocket):
+            await websocket.close(code=closecodes.POLICY_VIOLATION)  # before accept: 403
+            return
+        await websocket.accept()
+        connections = services.metrics.connections.labels(role.value)
+        connections.inc()
+        try:
+            await Session(websocket, role, subject, services).run()
+        finally:
+            connections.dec()

@@ -8,16 +8,20 @@ import functools
 import html
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import msgspec
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
-from starlette.routing import Mount, Route
+from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 import gateway.web
+from gateway.policy.chat import Role
 from gateway.store.records import OrderRecord
-from gateway.tokens import TokenError
+
+if TYPE_CHECKING:
+    from gateway.services import Services
 
 WEB_DIR = Path(gateway.web.__file__).resolve().parent  # top-level web/, shipped in the wheel
 
@@ -140,10 +144,10 @@ def _chat_reasons(chat: str) -> str:
     )
 
 
-def render(request: Request, record: OrderRecord) -> str:
+def render(services: Services, record: OrderRecord) -> str:
     """The page for one order, as HTML."""
-    view = request.state.orders.view(record)
-    retailer_name = request.state.settings.retailer_name(record.retailer)
+    view = services.orders.view(record)
+    retailer_name = services.settings.retailer_name(record.retailer)
     shopper = view.shopper.name if view.shopper is not None else ""
     stopped = not view.sms.opt_in and view.sms.source == "keyword"
     chat_open = view.chat == "open"
@@ -170,30 +174,31 @@ def render(request: Request, record: OrderRecord) -> str:
     )
 
 
-async def order_page(request: Request) -> HTMLResponse:
-    order_id = request.path_params["order_id"]
-    token = request.query_params.get("token", "")
-    try:
-        subject = request.state.tokens.verify(token, "c", request.state.clock())
-    except TokenError:
-        subject = None
-    if subject != order_id:
-        return _error_page(
-            403,
-            "This link is invalid or has expired",
-            "Open the latest link from your order texts or emails to see this order.",
-        )
-    record = await request.state.store.get_order(order_id)
-    if record is None:
-        return _error_page(
-            404,
-            "We couldn't find this order",
-            "It may have been completed a while ago and no longer be kept.",
-        )
-    return HTMLResponse(render(request, record), headers=_HEADERS)
+class Pages:
+    def __init__(self, services: Services) -> None:
+        self._services = services
 
+    def routes(self) -> list[BaseRoute]:
+        return [
+            Route("/orders/{order_id}", self.order_page, methods=["GET"]),
+            Mount("/static", StaticFiles(directory=WEB_DIR), name="static"),
+        ]
 
-routes = [
-    Route("/orders/{order_id}", order_page, methods=["GET"]),
-    Mount("/static", StaticFiles(directory=WEB_DIR), name="static"),
-]
+    async def order_page(self, request: Request) -> HTMLResponse:
+        services = self._services
+        order_id = request.path_params["order_id"]
+        token = request.query_params.get("token", "")
+        if services.tokens.subject(token, Role.CUSTOMER, services.clock()) != order_id:
+            return _error_page(
+                403,
+                "This link is invalid or has expired",
+                "Open the latest link from your order texts or emails to see this order.",
+            )
+        record = await services.store.get_order(order_id)
+        if record is None:
+            return _error_page(
+                404,
+                "We couldn't find this order",
+                "It may have been completed a while ago and no longer be kept.",
+            )
+        return HTMLResponse(render(services, record), headers=_HEADERS)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import msgspec
+import redis.asyncio as aioredis
 
-from gateway import redis_connection
 from gateway.jobs.base import Job
 from gateway.redis_connection import unreachable_as
 
@@ -44,16 +44,16 @@ class RedisJobQueue:
     it is due (or when its lease ends) and a hash holds the encoded jobs; both share a hash
     tag, so claiming is one atomic script."""
 
-    def __init__(self, url: str, prefix: str = "jobs") -> None:
+    def __init__(self, redis: aioredis.Redis, prefix: str = "jobs") -> None:
         self._prefix = prefix
-        self._redis = redis_connection.client(url)
+        self._redis = redis  # shared with the node's other Redis parts, which close it
         self._claim = self._redis.register_script(_CLAIM)
 
     async def start(self) -> None:
         pass
 
     async def close(self) -> None:
-        await self._redis.aclose()
+        pass
 
     def _keys(self, kind: str) -> tuple[str, str]:
         tag = f"{{{self._prefix}:{kind}}}"

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import time
 from collections.abc import Awaitable, Callable
 
 import msgspec
 
+from gateway.backoff import backoff
 from gateway.jobs.base import Job, JobQueue
 
 log = logging.getLogger("gateway.jobs")
@@ -25,22 +25,37 @@ class Retry(msgspec.Struct, frozen=True):
 Handler = Callable[[Job], Awaitable[Retry | None]]
 
 
-def backoff(attempt: int, base: float, cap: float, rng: random.Random | None = None) -> float:
-    """Exponential backoff with full jitter: uniform in [base/2, min(cap, base * 2**attempt)]."""
-    ceiling = min(cap, base * 2 ** max(0, attempt))
-    return (rng or random).uniform(min(base / 2, ceiling), ceiling)
+class Doorbell:
+    """Rung by whoever puts a job of one kind on this node, so that node's Worker claims it at
+    once instead of at its next poll. Built before both: the producer gets `ring`, the Worker
+    waits on it."""
+
+    def __init__(self) -> None:
+        self._event = asyncio.Event()
+
+    def ring(self) -> None:
+        self._event.set()
+
+    async def wait(self, timeout: float) -> None:
+        """Returns when rung (clearing it) or after `timeout` seconds."""
+        try:
+            await asyncio.wait_for(self._event.wait(), timeout)
+        except TimeoutError:
+            pass
+        self._event.clear()
 
 
 class Worker:
     """Claims due jobs of one kind and runs `handler` on each, at most `concurrency` at once.
-    It polls every `poll` seconds, and at once after `kick()` (a job put on this node).
-    A handler that raises is logged and its job retried after a backoff."""
+    It polls every `poll` seconds, and at once when its doorbell rings (a job put on this
+    node). A handler that raises is logged and its job retried after a backoff."""
 
     def __init__(
         self,
         queue: JobQueue,
         kind: str,
         handler: Handler,
+        doorbell: Doorbell,
         *,
         concurrency: int = 8,
         poll: float = 0.25,
@@ -55,12 +70,9 @@ class Worker:
         self._poll = poll
         self._lease = lease
         self._clock = clock
-        self._wake = asyncio.Event()
+        self._doorbell = doorbell
         self._task: asyncio.Task | None = None
         self._running: set[asyncio.Task] = set()
-
-    def kick(self) -> None:
-        self._wake.set()
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._loop(), name=f"worker:{self._kind}")
@@ -81,7 +93,6 @@ class Worker:
     async def _loop(self) -> None:
         failures = 0
         while True:
-            self._wake.clear()
             try:
                 free = self._concurrency - len(self._running)
                 jobs = await self._queue.claim(self._kind, self._clock(), self._lease, free) if free else []
@@ -98,10 +109,7 @@ class Worker:
                 task.add_done_callback(self._running.discard)
             if jobs and len(jobs) == free:
                 continue  # there may be more due right now
-            try:
-                await asyncio.wait_for(self._wake.wait(), self._poll)
-            except TimeoutError:
-                pass
+            await self._doorbell.wait(self._poll)
 
     async def _run(self, job: Job) -> None:
         try:

@@ -13,12 +13,24 @@ MAX_TEXT = 1000
 
 
 class Role(StrEnum):
+    """Who wrote a message (its `from`), and which side a socket or token is."""
+
     CUSTOMER = "customer"
     SHOPPER = "shopper"
     SYSTEM = "system"
 
 
+class Via(StrEnum):
+    """How a message came in."""
+
+    SMS = "sms"
+    WEB = "web"
+    APP = "app"
+
+
 class ErrorCode(StrEnum):
+    """Every `code` of a WebSocket `error` frame (contract section 6)."""
+
     BAD_FRAME = "bad_frame"
     NOT_AUTHORIZED = "not_authorized"
     NOT_JOINED = "not_joined"
@@ -27,6 +39,13 @@ class ErrorCode(StrEnum):
     CHAT_UNAVAILABLE = "chat_unavailable"
     TOO_LONG = "too_long"
     RATE_LIMITED = "rate_limited"
+    BAD_MEDIA = "bad_media"
+    ALREADY_ANSWERED = "already_answered"
+    UNAVAILABLE = "unavailable"  # the store or broker cannot be reached: try again
+    OVERLOADED = "overloaded"  # past what the node can take right now: retry after retry_after_ms
+    # Beyond the contract's list: a joined socket's order lost messages it had seen (a Redis
+    # that kept no data came back): join again.
+    HISTORY_LOST = "history_lost"
 
 
 _STATE_ERRORS = {

@@ -2,24 +2,25 @@
 
 from __future__ import annotations
 
-_RANK = {"queued": 0, "sending": 0, "accepted": 0, "sent": 1, "delivered": 2}
-FINAL = frozenset({"delivered", "undelivered", "failed", "not_sent"})
-STATES = ("queued", "sent", "delivered", "undelivered", "failed", "not_sent")
+from enum import StrEnum
 
 
-def normalize(provider_status: str) -> str | None:
-    """Twilio's MessageStatus in the contract's vocabulary (None: not one we report)."""
-    status = provider_status.strip().lower()
-    if status in ("accepted", "scheduled", "sending", "queued"):
-        return "queued"
-    if status in ("sent", "delivered", "undelivered", "failed"):
-        return status
-    if status in ("canceled",):
-        return "failed"
-    return None
+class SMSState(StrEnum):
+    """What a shopper message's text has come to (the `sms` of a `receipt` frame)."""
+
+    QUEUED = "queued"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    UNDELIVERED = "undelivered"
+    FAILED = "failed"
+    NOT_SENT = "not_sent"
 
 
-def advances(current: str | None, new: str) -> bool:
+_RANK = {SMSState.QUEUED: 0, SMSState.SENT: 1, SMSState.DELIVERED: 2}
+FINAL = frozenset({SMSState.DELIVERED, SMSState.UNDELIVERED, SMSState.FAILED, SMSState.NOT_SENT})
+
+
+def advances(current: SMSState | None, new: SMSState) -> bool:
     """Whether a text in state `current` (None: no state yet) moves to `new`."""
     if current is None:
         return True
@@ -27,10 +28,10 @@ def advances(current: str | None, new: str) -> bool:
         return False
     if new in FINAL:
         return True
-    return _RANK.get(new, -1) > _RANK.get(current, -1)
+    return _RANK[new] > _RANK[current]
 
 
-def predecessors(new: str) -> frozenset[str | None]:
+def predecessors(new: SMSState) -> frozenset[SMSState | None]:
     """The states (None: no state yet) a text may move to `new` from: `advances` as a set,
     for a store that checks it atomically next to the data."""
-    return frozenset(state for state in (None, *STATES, *_RANK) if advances(state, new))
+    return frozenset(state for state in (None, *SMSState) if advances(state, new))

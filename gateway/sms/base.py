@@ -6,6 +6,8 @@ from typing import Protocol
 
 import msgspec
 
+from gateway.policy.receipts import SMSState
+
 
 class OutboundSMS(msgspec.Struct, frozen=True):
     to: str
@@ -24,17 +26,30 @@ class InboundSMS(msgspec.Struct, frozen=True):
 
 class Sent(msgspec.Struct, frozen=True):
     sid: str
-    status: str  # provider status right after the send, e.g. "queued"
+    state: SMSState  # right after the send, e.g. queued
+
+
+class StatusReport(msgspec.Struct, frozen=True):
+    """A provider's delivery report for one of our texts, in the gateway's words."""
+
+    sid: str
+    state: SMSState | None  # None: a provider status the gateway does not report
+    sender_blocked: bool = False  # the carrier refuses this sender for this phone until START
+    error_code: int | None = None  # the provider's, for the record
 
 
 class SendFailed(Exception):
     """The provider refused or could not take a text. `retryable`: try again later (429, 5xx,
-    network); otherwise it never will (4xx). `code` is the provider's error code."""
+    network); otherwise it never will (4xx). `code` is the provider's error code;
+    `sender_blocked`: the phone has opted out of this sender (it stays so until START)."""
 
-    def __init__(self, message: str, *, retryable: bool, code: int | None = None) -> None:
+    def __init__(
+        self, message: str, *, retryable: bool, code: int | None = None, sender_blocked: bool = False
+    ) -> None:
         super().__init__(message)
         self.retryable = retryable
         self.code = code
+        self.sender_blocked = sender_blocked
 
 
 class SMSTransport(Protocol):

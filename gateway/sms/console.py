@@ -10,6 +10,7 @@ import time
 import msgspec
 
 from gateway.phones import mask
+from gateway.policy.receipts import SMSState
 from gateway.sms.base import OutboundSMS, Sent
 
 log = logging.getLogger("gateway.sms")
@@ -51,7 +52,7 @@ class ConsoleTransport:
             self.outbox.append(entry)
             del self.outbox[: -self._keep]
             self._changed.notify_all()
-        return Sent(sid=entry.sid, status="delivered")
+        return Sent(sid=entry.sid, state=SMSState.DELIVERED)
 
     def since(self, n: int) -> list[OutboxEntry]:
         return [entry for entry in self.outbox if entry.n > n]

@@ -13,12 +13,32 @@ import msgspec
 from twilio.request_validator import RequestValidator
 
 from gateway.phones import mask
-from gateway.sms.base import InboundSMS, OutboundSMS, Sent, SendFailed
+from gateway.policy.receipts import SMSState
+from gateway.sms.base import InboundSMS, OutboundSMS, Sent, SendFailed, StatusReport
 
 log = logging.getLogger("gateway.sms")
 
 API_VERSION = "2010-04-01"
 TIMEOUT = httpx.Timeout(10.0)
+UNSUBSCRIBED = 21610  # the recipient has opted out of this sender (texted STOP to it)
+
+# Twilio's MessageStatus in the contract's vocabulary; others (e.g. "receiving") are not reported.
+_STATES = {
+    "accepted": SMSState.QUEUED,
+    "scheduled": SMSState.QUEUED,
+    "sending": SMSState.QUEUED,
+    "queued": SMSState.QUEUED,
+    "sent": SMSState.SENT,
+    "delivered": SMSState.DELIVERED,
+    "undelivered": SMSState.UNDELIVERED,
+    "failed": SMSState.FAILED,
+    "canceled": SMSState.FAILED,
+}
+
+
+def state_of(status: str) -> SMSState | None:
+    """A Twilio MessageStatus in the contract's words (None: not one the gateway reports)."""
+    return _STATES.get(status.strip().lower())
 
 
 class _Created(msgspec.Struct):
@@ -92,7 +112,7 @@ def _sent(response: httpx.Response) -> Sent:
         raise SendFailed(
             f"expected a Message with sid and status from Twilio, got {exc}", retryable=False
         ) from exc
-    return Sent(sid=created.sid, status=created.status)
+    return Sent(sid=created.sid, state=state_of(created.status) or SMSState.QUEUED)
 
 
 def _failure(response: httpx.Response, message: OutboundSMS) -> SendFailed:
@@ -111,6 +131,7 @@ def _failure(response: httpx.Response, message: OutboundSMS) -> SendFailed:
         f"expected 201 from Twilio, got {status} (error {error.code}){detail}",
         retryable=retryable,
         code=error.code,
+        sender_blocked=error.code == UNSUBSCRIBED,
     )
 
 
@@ -123,14 +144,6 @@ def _redact(text: str) -> str:
 
 
 # Webhooks ------------------------------------------------------------------------------------
-
-
-class StatusUpdate(msgspec.Struct, frozen=True):
-    """A status callback: Twilio's raw MessageStatus, and ErrorCode when it failed."""
-
-    sid: str
-    status: str
-    error_code: int | None = None
 
 
 def _required(form: Mapping[str, str], *names: str) -> str:
@@ -152,15 +165,17 @@ def parse_inbound(form: Mapping[str, str]) -> InboundSMS:
     )
 
 
-def parse_status(form: Mapping[str, str]) -> StatusUpdate:
-    """A status callback's form as a StatusUpdate."""
+def parse_status(form: Mapping[str, str]) -> StatusReport:
+    """A status callback's form as a StatusReport."""
     raw_code = (form.get("ErrorCode") or "").strip()
     if raw_code and not raw_code.isdigit():
         raise ValueError(f"expected ErrorCode to be a number, got {raw_code!r}")
-    return StatusUpdate(
+    error_code = int(raw_code) if raw_code else None
+    return StatusReport(
         sid=_required(form, "MessageSid", "SmsSid"),
-        status=_required(form, "MessageStatus", "SmsStatus"),
-        error_code=int(raw_code) if raw_code else None,
+        state=state_of(_required(form, "MessageStatus", "SmsStatus")),
+        sender_blocked=error_code == UNSUBSCRIBED,
+        error_code=error_code,
     )
 
 

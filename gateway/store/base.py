@@ -1,12 +1,12 @@
-"""The Store seam: every piece of state the gateway keeps, behind one async protocol."""
+"""The OrderStore seam: orders and what hangs off a phone, behind one async protocol. An
+order's chat is the ChatLog's (gateway/chatlog)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Protocol, TypeVar
 
-from gateway.messages import ChatMessage
-from gateway.store.records import Block, Draft, OrderRecord, TextRef
+from gateway.store.records import Block, OrderRecord, TextRef
 
 T = TypeVar("T")
 
@@ -19,17 +19,14 @@ class StoreUnavailable(ConnectionError):
     """The store cannot be reached right now (e.g. Redis is down)."""
 
 
-class Store(Protocol):
-    """Orders, chat history, phone blocks and routes, text receipts.
+class OrderStore(Protocol):
+    """Order records, phone blocks and routes, text references, webhook dedupe.
 
     Guarantees every implementation keeps:
     - `update_order` is atomic per order: `change` sees the current record and its result is
       written only if nobody wrote in between (it may run again, so it must be pure).
-    - `append_message` is atomic: the next seq (per order, from 1, no gaps), the message
-      stored, its (sender, client_id) remembered so a retry returns the same message, and a
-      `message` frame published on the order's broker channel, all before it returns.
-    - `advance_text_state` likewise moves a text's state and publishes its receipt at once.
-    - After `expire_order(id, ttl)` every key of that order disappears after ttl seconds.
+    - After `expire_order(id, ttl)` every key of that order, its chat log's too, disappears
+      after ttl seconds, at one instant.
     - Any method may raise StoreUnavailable.
     """
 
@@ -71,17 +68,6 @@ class Store(Protocol):
 
     async def block(self, phone: str, sender: str) -> Block: ...
 
-    # chat
-    async def append_message(self, order_id: str, draft: Draft) -> tuple[ChatMessage, bool]:
-        """Returns the stored message and whether it is new (False: a client_id retry)."""
-        ...
-
-    async def messages(self, order_id: str, after: int, limit: int) -> list[ChatMessage]:
-        """Messages with seq > after, oldest first, at most `limit`."""
-        ...
-
-    async def last_seq(self, order_id: str) -> int: ...
-
     # texts
     async def first_sight(self, key: str, ttl: float) -> bool:
         """True the first time `key` is seen within ttl seconds (webhook dedupe)."""
@@ -90,9 +76,3 @@ class Store(Protocol):
     async def link_text(self, sid: str, ref: TextRef, ttl: float) -> None: ...
 
     async def text_ref(self, sid: str) -> TextRef | None: ...
-
-    async def advance_text_state(self, order_id: str, seq: int, state: str) -> bool:
-        """Moves a shopper message's SMS state forward only (queued < sent < delivered;
-        undelivered, failed and not_sent are final) and, when it moves, publishes a `receipt`
-        frame on the order's channel in the same step. Returns whether it moved."""
-        ...

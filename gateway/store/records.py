@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 import msgspec
 
+from gateway.policy.chat import Role, Via
 from gateway.policy.consent import Consent, ConsentSource
 from gateway.policy.lifecycle import Status, Workflow
 
@@ -56,14 +55,16 @@ class OrderRecord(msgspec.Struct, frozen=True, kw_only=True):
         return frozenset(event.event_id for event in self.events)
 
 
-class Draft(msgspec.Struct, frozen=True):
-    """A chat message before the Store gives it a seq."""
+class ChatMessage(msgspec.Struct, frozen=True, omit_defaults=True):
+    """One message of an order's chat, as stored and as the wire carries it (contract
+    section 6's `message`). Its `seq` is given by the chat log when it is appended."""
 
+    seq: int
     id: str
-    sender: Literal["customer", "shopper", "system"]
-    via: Literal["sms", "web", "app"]
+    sender: Role = msgspec.field(name="from")
+    via: Via
     text: str
-    at: str
+    at: str  # RFC 3339, UTC, milliseconds
     client_id: str | None = None
 
 

@@ -131,7 +131,7 @@ async def test_sms_switch_turns_texts_off_and_on(gateway, page):
 
 async def test_sms_switch_explains_that_stop_needs_start(gateway, page):
     view = await new_order(gateway, "web-5", customer={"phone": "+15551230005"})
-    record = await gateway.services["store"].get_order("web-5")
+    record = await gateway.services.store.get_order("web-5")
     stop = await gateway.http.post(
         "/dev/api/phone/reply", json={"phone": "+15551230005", "sender": record.sender, "body": "STOP"}
     )

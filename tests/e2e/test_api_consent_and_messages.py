@@ -5,7 +5,6 @@ import time
 
 import pytest
 
-from gateway.sms.base import InboundSMS
 from support.app_server import (
     OPERATOR_KEY,
     OTHER_RETAILER_KEY,
@@ -29,9 +28,8 @@ async def put_sms(gateway, order_id: str, opt_in: bool, key: str):
 
 async def text_in(gateway, order_id: str, body: str, sid: str) -> list[str]:
     """The customer texts `body` to the order's number; returns the gateway's replies."""
-    order = await gateway.services["store"].get_order(order_id)
-    sms = InboundSMS(sid=sid, phone=order.customer_phone, sender=order.sender, body=body)
-    return await gateway.services["inbound"].handle(sms)
+    order = await gateway.services.store.get_order(order_id)
+    return await gateway.text_in(order.customer_phone, order.sender, body, sid)
 
 
 async def sms_view(gateway, order_id: str) -> dict:

@@ -65,7 +65,7 @@ async def test_picking_assigns_the_shopper_and_opens_chat(gateway):
 
 
 async def test_a_repeated_event_id_changes_nothing_and_sends_no_second_text(gateway):
-    sms = gateway.services["sms"]
+    sms = gateway.phone
     start = last_text_number(sms)
     await gateway.create_order("o-repeat", sms_opt_in=True)
     first = await gateway.event("o-repeat", "picking", "ev-1", shopper={"id": "shopper-1", "name": "Alex"})
@@ -93,7 +93,7 @@ async def test_a_repeated_event_id_with_another_name_changes_nothing(gateway):
 
 
 async def test_an_event_ranking_below_the_status_is_recorded_but_does_not_move_it_or_text(gateway):
-    sms = gateway.services["sms"]
+    sms = gateway.phone
     start = last_text_number(sms)
     await gateway.create_order("o-late", sms_opt_in=True)
     await gateway.event("o-late", "staged", shopper={"id": "shopper-1", "name": "Alex"})

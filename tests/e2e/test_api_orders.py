@@ -195,7 +195,7 @@ async def test_sms_consent_follows_the_order_or_the_workflow_default(gateway, wo
 
 
 async def test_two_open_orders_of_one_phone_text_from_different_pool_numbers(gateway):
-    sms = gateway.services["sms"]
+    sms = gateway.phone
     start = last_text_number(sms)
     await gateway.picking_order("o-pool-1", sms_opt_in=True, customer={"phone": PHONE})
     await gateway.picking_order("o-pool-2", sms_opt_in=True, customer={"phone": PHONE})

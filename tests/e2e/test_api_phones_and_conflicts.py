@@ -18,7 +18,7 @@ async def create(gateway, order_id: str, **body):
 
 
 async def stored_phone(gateway, order_id: str) -> str:
-    return (await gateway.services["store"].get_order(order_id)).customer_phone
+    return (await gateway.services.store.get_order(order_id)).customer_phone
 
 
 @pytest.mark.parametrize(

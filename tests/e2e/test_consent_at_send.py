@@ -4,7 +4,6 @@ import asyncio
 
 import pytest
 
-from gateway.sms.base import InboundSMS
 from support.app_server import (
     OPERATOR_KEY,
     ObservedJobQueue,
@@ -37,13 +36,12 @@ async def test_a_stop_that_lands_while_a_text_waits_stops_that_text():
         assert (await gateway.event("o-wait", "picking")).json()["applied"] is True
         assert queue.pending("text") == 1  # the picking text waits, already decided
 
-        order = await gateway.services["store"].get_order("o-wait")
-        stop = InboundSMS(sid="SMstop1", phone=order.customer_phone, sender=order.sender, body="STOP")
-        assert await gateway.services["inbound"].handle(stop) == []
+        order = await gateway.services.store.get_order("o-wait")
+        assert await gateway.text_in(order.customer_phone, order.sender, "STOP", "SMstop1") == []
         queue.opened.set()
         await queue.drained("text")
 
-        assert gateway.services["sms"].outbox == []
+        assert gateway.phone.outbox == []
         view = (await gateway.http.get("/v1/orders/o-wait", headers=auth(OPERATOR_KEY))).json()
         assert view["sms"] == {"opt_in": False, "source": "keyword"}
         assert created.json()["sms"] == {"opt_in": True, "source": "order"}
@@ -55,20 +53,17 @@ async def test_a_customer_of_a_retailer_that_owns_messaging_gets_no_reply_but_is
     })
     async with running_gateway(config) as gateway:
         assert (await gateway.create_order("o-own", key="rk-own")).status_code == 201
-        order = await gateway.services["store"].get_order("o-own")
-        inbound = gateway.services["inbound"]
+        order = await gateway.services.store.get_order("o-own")
         for n, body in enumerate(["where is my order?", "HELP"]):
-            text = InboundSMS(sid=f"SMown{n}", phone=order.customer_phone, sender=order.sender, body=body)
-            assert await inbound.handle(text) == []
+            assert await gateway.text_in(order.customer_phone, order.sender, body, f"SMown{n}") == []
         transcript = await gateway.http.get("/v1/orders/o-own/messages", headers=auth("rk-own"))
         assert [m["text"] for m in transcript.json()["messages"]] == ["where is my order?", "HELP"]
 
 
 async def test_a_phone_that_texted_stop_gets_nothing_even_for_a_new_opted_in_order(gateway):
     await gateway.create_order("o-before", sms_opt_in=True)
-    order = await gateway.services["store"].get_order("o-before")
-    stop = InboundSMS(sid="SMstop2", phone=order.customer_phone, sender=order.sender, body="stop")
-    await gateway.services["inbound"].handle(stop)
+    order = await gateway.services.store.get_order("o-before")
+    await gateway.text_in(order.customer_phone, order.sender, "stop", "SMstop2")
 
     # The retailer's checkout says yes to texts, but the phone said STOP: the block wins.
     view = await gateway.picking_order("o-after", sms_opt_in=True)
@@ -78,5 +73,5 @@ async def test_a_phone_that_texted_stop_gets_nothing_even_for_a_new_opted_in_ord
     await send_text(shopper, "o-after", "Hi! Starting on your list now.", "s1")
     receipt = await frame_of(shopper, "receipt")
     assert (receipt["seq"], receipt["sms"]) == (1, "not_sent")
-    await gateway.services["jobs"].drained("text")
-    assert gateway.services["sms"].outbox == []
+    await gateway.jobs.drained("text")
+    assert gateway.phone.outbox == []

@@ -5,7 +5,6 @@ import pytest
 
 import json
 
-from gateway.sms.base import InboundSMS
 from support.app_server import (
     collect,
     last_text_number,
@@ -30,9 +29,8 @@ SHOPPER = {"id": "shopper-1", "name": "Alex"}
 
 async def text_in(gateway, order_id: str, body: str, sid: str, *, phone: str | None = None) -> list[str]:
     """A text from the order's customer (or `phone`) to the order's number; returns the replies."""
-    order = await gateway.services["store"].get_order(order_id)
-    sms = InboundSMS(sid=sid, phone=phone or order.customer_phone, sender=order.sender, body=body)
-    return await gateway.services["inbound"].handle(sms)
+    order = await gateway.services.store.get_order(order_id)
+    return await gateway.text_in(phone or order.customer_phone, order.sender, body, sid)
 
 
 async def transcript(gateway, order_id: str) -> dict:
@@ -46,16 +44,16 @@ async def sentinel_text(gateway, start: int, order_id: str = "o-sentinel") -> li
     its text is there and every text job has settled, so any text queued earlier by the test
     (in whatever order the worker ran them) is there too."""
     await gateway.picking_order(order_id, sms_opt_in=True, customer={"phone": "+15559990000"})
-    await texts_since(gateway.services["sms"], start, 1)
-    await gateway.services["jobs"].drained("text")
-    return gateway.services["sms"].since(start)
+    await texts_since(gateway.phone, start, 1)
+    await gateway.jobs.drained("text")
+    return gateway.phone.since(start)
 
 
 # --- status notifications -------------------------------------------------------------------------
 
 
 async def test_picking_texts_an_opted_in_customer_with_the_status_page_link(gateway):
-    sms = gateway.services["sms"]
+    sms = gateway.phone
     start = last_text_number(sms)
 
     view = await gateway.picking_order("o-notify", sms_opt_in=True, customer={"phone": PHONE})
@@ -68,7 +66,7 @@ async def test_picking_texts_an_opted_in_customer_with_the_status_page_link(gate
 
 
 async def test_an_opted_out_customer_gets_no_status_text(gateway):
-    start = last_text_number(gateway.services["sms"])
+    start = last_text_number(gateway.phone)
 
     await gateway.picking_order("o-quiet", customer={"phone": PHONE})
     texts = await sentinel_text(gateway, start)
@@ -79,7 +77,7 @@ async def test_an_opted_out_customer_gets_no_status_text(gateway):
 async def test_a_retailer_mode_order_gets_no_status_text():
     own = {"own": {"api_key": "rk-own", "communications": "retailer", "callback_url": "http://127.0.0.1:9/cb"}}
     async with running_gateway(base_config(retailers=own)) as gateway:
-        start = last_text_number(gateway.services["sms"])
+        start = last_text_number(gateway.phone)
         created = await gateway.create_order("o-own", key="rk-own", sms_opt_in=True, customer={"phone": PHONE})
         assert created.json()["sms"]["opt_in"] is True
         await gateway.event("o-own", "picking", shopper=SHOPPER)
@@ -97,7 +95,7 @@ async def test_a_retailer_template_wins_and_an_empty_one_turns_the_text_off():
     }
     demo = {"demo": {"name": "Demo Grocer", "api_key": RETAILER_KEY, "templates": templates}}
     async with running_gateway(base_config(retailers=demo)) as gateway:
-        sms = gateway.services["sms"]
+        sms = gateway.phone
         start = last_text_number(sms)
         await gateway.create_order("o-tpl", sms_opt_in=True, customer={"phone": PHONE})
 
@@ -118,7 +116,7 @@ async def test_a_retailer_template_wins_and_an_empty_one_turns_the_text_off():
 
 
 async def test_a_shopper_message_reaches_an_opted_in_customer_as_a_text_with_receipts(gateway):
-    sms = gateway.services["sms"]
+    sms = gateway.phone
     await gateway.picking_order("o-relay", sms_opt_in=True, customer={"phone": PHONE})
     (picking_text,) = await texts_since(sms, 0, 1)
     shopper = await gateway.connect("shopper", await gateway.shopper_token())
@@ -136,7 +134,7 @@ async def test_a_shopper_message_reaches_an_opted_in_customer_as_a_text_with_rec
 
 
 async def test_a_shopper_message_to_a_customer_not_opted_in_is_not_sent(gateway):
-    start = last_text_number(gateway.services["sms"])
+    start = last_text_number(gateway.phone)
     await gateway.picking_order("o-no-relay", customer={"phone": PHONE})
     shopper = await gateway.connect("shopper", await gateway.shopper_token())
     await join(shopper, "o-no-relay")
@@ -235,7 +233,7 @@ async def test_help_gets_the_help_text(gateway, word):
 
 @pytest.mark.parametrize("word", ["STOP", "stop", " Unsubscribe ", "REVOKE", "optout"])
 async def test_stop_opts_the_customer_out_and_no_status_text_follows(gateway, word):
-    sms = gateway.services["sms"]
+    sms = gateway.phone
     await gateway.picking_order("o-stop", sms_opt_in=True, customer={"phone": PHONE})
     (picking_text,) = await texts_since(sms, 0, 1)
 
@@ -250,7 +248,7 @@ async def test_stop_opts_the_customer_out_and_no_status_text_follows(gateway, wo
 
 
 async def test_stop_on_one_number_blocks_texts_from_every_number(gateway):
-    sms = gateway.services["sms"]
+    sms = gateway.phone
     await gateway.picking_order("o-one", sms_opt_in=True, customer={"phone": PHONE})
     await gateway.picking_order("o-two", sms_opt_in=True, customer={"phone": PHONE})
     first, second = await texts_since(sms, 0, 2)
@@ -266,7 +264,7 @@ async def test_stop_on_one_number_blocks_texts_from_every_number(gateway):
 
 
 async def test_start_after_stop_resumes_status_texts(gateway):
-    sms = gateway.services["sms"]
+    sms = gateway.phone
     await gateway.picking_order("o-restart", sms_opt_in=True, customer={"phone": PHONE})
     (picking_text,) = await texts_since(sms, 0, 1)
     await text_in(gateway, "o-restart", "STOP", "SM-restart-1")
@@ -303,7 +301,7 @@ async def test_a_repeated_stop_message_sid_does_not_undo_a_start(gateway):
 
 
 async def test_a_last_mile_customer_is_texted_by_default(gateway):
-    sms = gateway.services["sms"]
+    sms = gateway.phone
     start = last_text_number(sms)
     await gateway.create_order("o-lm", workflow="last_mile", customer={"phone": PHONE})
 
@@ -314,9 +312,9 @@ async def test_a_last_mile_customer_is_texted_by_default(gateway):
 
 
 async def test_a_customers_own_chat_message_is_not_texted_back_to_them(gateway):
-    start = last_text_number(gateway.services["sms"])
+    start = last_text_number(gateway.phone)
     view = await gateway.picking_order("o-echo", sms_opt_in=True, customer={"phone": PHONE})
-    (picking_text,) = await texts_since(gateway.services["sms"], start, 1)
+    (picking_text,) = await texts_since(gateway.phone, start, 1)
     customer = await gateway.connect("customer", view["customer_token"])
     await join(customer, "o-echo")
 
@@ -328,7 +326,7 @@ async def test_a_customers_own_chat_message_is_not_texted_back_to_them(gateway):
 
 
 async def test_a_text_goes_to_the_order_that_owns_the_number_it_was_sent_to(gateway):
-    sms = gateway.services["sms"]
+    sms = gateway.phone
     await gateway.picking_order("o-route-1", sms_opt_in=True, customer={"phone": PHONE})
     await gateway.picking_order("o-route-2", sms_opt_in=True, customer={"phone": PHONE})
     first, second = await texts_since(sms, 0, 2)
@@ -336,10 +334,8 @@ async def test_a_text_goes_to_the_order_that_owns_the_number_it_was_sent_to(gate
     await join(shopper, "o-route-1")
     await join(shopper, "o-route-2")
 
-    to_second = InboundSMS(sid="SM-route-2", phone=PHONE, sender=second.sender, body="For the second order")
-    to_first = InboundSMS(sid="SM-route-1", phone=PHONE, sender=first.sender, body="For the first order")
-    await gateway.services["inbound"].handle(to_second)
-    await gateway.services["inbound"].handle(to_first)
+    await gateway.text_in(PHONE, second.sender, "For the second order", "SM-route-2")
+    await gateway.text_in(PHONE, first.sender, "For the first order", "SM-route-1")
     got = await collect(shopper, {"message"}, 2)
 
     assert [(f["order_id"], f["message"]["text"]) for f in got] == [
@@ -349,7 +345,7 @@ async def test_a_text_goes_to_the_order_that_owns_the_number_it_was_sent_to(gate
 
 
 async def test_when_the_pool_runs_out_a_text_goes_to_the_most_recently_active_order_on_that_number(gateway):
-    sms = gateway.services["sms"]
+    sms = gateway.phone
     for n in (1, 2, 3):  # two pool numbers, three open orders: two orders share a number
         await gateway.picking_order(f"o-busy-{n}", sms_opt_in=True, customer={"phone": PHONE})
     texts = await texts_since(sms, 0, 3)
@@ -360,13 +356,13 @@ async def test_when_the_pool_runs_out_a_text_goes_to_the_most_recently_active_or
     await join(shopper, "o-busy-3")
     await join(shopper, older)
 
-    await gateway.services["inbound"].handle(InboundSMS(sid="SM-b1", phone=PHONE, sender=shared, body="First"))
+    await gateway.text_in(PHONE, shared, "First", "SM-b1")
     first = await frame_of(shopper, "message")
     await send_text(shopper, older, "A question about the older order", "c1")
     own = await frame_of(shopper, "message")
     # delivered: the text to the phone went out, which makes the older order the most recent
     assert [r["sms"] for r in await collect(shopper, {"receipt"}, 2)] == ["queued", "delivered"]
-    await gateway.services["inbound"].handle(InboundSMS(sid="SM-b2", phone=PHONE, sender=shared, body="Second"))
+    await gateway.text_in(PHONE, shared, "Second", "SM-b2")
     second = await frame_of(shopper, "message")
 
     assert (first["order_id"], first["message"]["text"]) == ("o-busy-3", "First")
@@ -375,7 +371,7 @@ async def test_when_the_pool_runs_out_a_text_goes_to_the_most_recently_active_or
 
 
 async def test_an_event_without_a_template_sends_no_text(gateway):
-    sms = gateway.services["sms"]
+    sms = gateway.phone
     await gateway.picking_order("o-checkout", sms_opt_in=True, customer={"phone": PHONE})
     (picking_text,) = await texts_since(sms, 0, 1)
 
@@ -387,7 +383,7 @@ async def test_an_event_without_a_template_sends_no_text(gateway):
 
 
 async def test_a_shopper_message_after_stop_is_not_sent(gateway):
-    sms = gateway.services["sms"]
+    sms = gateway.phone
     await gateway.picking_order("o-stopped-chat", sms_opt_in=True, customer={"phone": PHONE})
     (picking_text,) = await texts_since(sms, 0, 1)
     shopper = await gateway.connect("shopper", await gateway.shopper_token())

@@ -2,7 +2,6 @@
 
 import pytest
 
-from gateway.sms.base import InboundSMS
 from support.app_server import base_config, frame_of, join, running_gateway, send_text
 
 pytestmark = pytest.mark.e2e
@@ -32,9 +31,8 @@ async def test_metrics_are_prometheus_text_without_phone_numbers_or_message_text
     receipt = await frame_of(shopper, "receipt")
     assert receipt["sms"] == "queued"
     await frame_of(shopper, "receipt")  # delivered: the text went out through the console
-    sender = (await gateway.services["store"].get_order("o-metrics")).sender
-    inbound = InboundSMS(sid="SM-m1", phone=PHONE, sender=sender, body="Reply text")
-    await gateway.services["inbound"].handle(inbound)
+    sender = (await gateway.services.store.get_order("o-metrics")).sender
+    await gateway.text_in(PHONE, sender, "Reply text", "SM-m1")
     await frame_of(shopper, "message")
     await gateway.http.get("/v1/orders/o-missing", headers={"Authorization": "Bearer nope"})
 

@@ -20,9 +20,9 @@ def config(support: str) -> dict:
 
 
 async def help_reply(gateway, order_id: str) -> list[str]:
-    order = await gateway.services["store"].get_order(order_id)
+    order = await gateway.services.store.get_order(order_id)
     sms = InboundSMS(sid=f"SM-{order_id}", phone=PHONE, sender=order.sender, body="HELP")
-    return await gateway.services["inbound"].handle(sms)
+    return await gateway.services.inbound.handle(sms)
 
 
 @pytest.mark.parametrize("support", ["", SUPPORT])
@@ -40,7 +40,7 @@ async def test_help_names_the_retailer_the_texts_how_to_stop_and_the_support_con
 @pytest.mark.parametrize("support", ["", SUPPORT])
 async def test_the_canceled_text_never_sends_a_customer_to_help_without_a_contact(support):
     async with running_gateway(config(support)) as gateway:
-        sms = gateway.services["sms"]
+        sms = gateway.services.sms
         await gateway.create_order("o-cancel", sms_opt_in=True, customer={"phone": PHONE})
 
         await gateway.event("o-cancel", "canceled")
@@ -59,5 +59,5 @@ async def test_a_retailer_template_can_carry_the_support_contact():
 
         await gateway.event("o-staged", "staged")
 
-        [text] = await texts_since(gateway.services["sms"], 0, 1)
+        [text] = await texts_since(gateway.services.sms, 0, 1)
         assert text.body == f"Ready! Questions: {SUPPORT}"

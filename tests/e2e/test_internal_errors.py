@@ -5,26 +5,36 @@ import json
 
 import pytest
 
-from gateway.broker.memory import MemoryBroker
-from gateway.store.memory import MemoryStore
+import dataclasses
+
+from gateway.chatlog.memory import MemoryChatLog
 from support.app_server import OPERATOR_KEY, auth, frame_of, next_frame, running_gateway
 
 pytestmark = pytest.mark.e2e
 
 
-class StoreWithABug(MemoryStore):
-    """Reading the chat of an order named o-bug fails the way a bug would."""
+class LogWithABug:
+    """The embedded chat log, except that reading the chat of an order named o-bug fails the
+    way a bug would."""
+
+    def __init__(self, log: MemoryChatLog) -> None:
+        self._log = log
+
+    def __getattr__(self, name):
+        return getattr(self._log, name)
 
     async def messages(self, order_id, after, limit):
         if order_id == "o-bug":
             raise RuntimeError("a bug in reading history")
-        return await super().messages(order_id, after, limit)
+        return await self._log.messages(order_id, after, limit)
 
 
 @pytest.fixture
 async def gateway():
-    broker = MemoryBroker()
-    async with running_gateway(broker=broker, store=StoreWithABug(broker)) as running:
+    def with_a_bug(services):
+        return dataclasses.replace(services, chat_log=LogWithABug(services.chat_log))
+
+    async with running_gateway(wrap=with_a_bug) as running:
         yield running
 
 

@@ -7,35 +7,43 @@ import json
 
 import pytest
 
+import dataclasses
+
 from gateway.broker.memory import MemoryBroker
-from gateway.store.memory import MemoryStore
 from support.app_server import frame_of, join, running_gateway, send_text
 
 pytestmark = pytest.mark.e2e
 
 
-class PausableStore(MemoryStore):
-    """Holds the next history read until `resume` is set, so a test can land a message in
-    the window between a join's subscription and its replay."""
+class PausableLog:
+    """The embedded chat log, except that it holds the next history read until `resume` is
+    set, so a test can land a message in the window between a join's subscription and its
+    replay."""
 
-    def __init__(self, broker: MemoryBroker) -> None:
-        super().__init__(broker)
+    def __init__(self) -> None:
+        self.log = None
         self.hold_next_read = False
         self.reading = asyncio.Event()
         self.resume = asyncio.Event()
+
+    def wrap(self, services):
+        self.log = services.chat_log
+        return dataclasses.replace(services, chat_log=self)
+
+    def __getattr__(self, name):
+        return getattr(self.log, name)
 
     async def messages(self, order_id, after, limit):
         if self.hold_next_read:
             self.hold_next_read = False
             self.reading.set()
             await self.resume.wait()
-        return await super().messages(order_id, after, limit)
+        return await self.log.messages(order_id, after, limit)
 
 
 async def test_a_message_landing_while_a_join_replays_history_arrives_once():
-    broker = MemoryBroker()
-    store = PausableStore(broker)
-    async with running_gateway(broker=broker, store=store) as gateway:
+    store = PausableLog()
+    async with running_gateway(wrap=store.wrap) as gateway:
         view = await gateway.picking_order("o-race")
         shopper = await gateway.connect("shopper", await gateway.shopper_token())
         await join(shopper, "o-race")
@@ -93,7 +101,7 @@ class LossyBroker(MemoryBroker):
 
 async def test_a_message_lost_between_nodes_is_filled_in_before_the_next_one():
     broker = LossyBroker(lose_seq=2)
-    async with running_gateway(broker=broker, store=MemoryStore(broker)) as gateway:
+    async with running_gateway(broker=broker) as gateway:
         view = await gateway.picking_order("o-gap")
         shopper = await gateway.connect("shopper", await gateway.shopper_token())
         customer = await gateway.connect("customer", view["customer_token"])

@@ -29,7 +29,7 @@ async def test_applied_events_are_called_back_signed_and_others_are_not(callback
         assert (await gateway.event("o-cb", "brand_new", "e2")).json()["applied"] is False  # late
         assert (await gateway.event("o-cb", "delivered", "e3")).json()["applied"] is True
         await callback_receiver.wait_for(2)
-        await gateway.services["jobs"].drained("callback")  # anything else queued has gone too
+        await gateway.jobs.drained("callback")  # anything else queued has gone too
 
     assert [r.json()["event_id"] for r in callback_receiver.requests] == ["e1", "e3"]
     assert all(CallbackReceiver.signature_is_valid(r, SECRET) for r in callback_receiver.requests)
@@ -47,7 +47,7 @@ async def test_a_retailer_that_owns_messaging_gets_callbacks_and_its_customers_n
         await gateway.event("o-own", "picking", shopper={"id": "shopper-1", "name": "Alex"})
         await gateway.event("o-own", "delivered")
         await callback_receiver.wait_for(2)
-        await gateway.services["jobs"].drained("text")
+        await gateway.jobs.drained("text")
         view = await gateway.http.get("/v1/orders/o-own", headers={"Authorization": "Bearer rk-shop"})
         assert view.json()["chat"] == "unavailable"
-        assert gateway.services["sms"].outbox == []
+        assert gateway.phone.outbox == []

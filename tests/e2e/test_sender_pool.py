@@ -3,7 +3,6 @@ order the customer is talking about."""
 
 import pytest
 
-from gateway.sms.base import InboundSMS
 from support.app_server import OPERATOR_KEY, auth, base_config, running_gateway
 
 pytestmark = pytest.mark.e2e
@@ -18,10 +17,8 @@ async def transcript(gateway, order_id: str) -> list[str]:
 
 async def test_a_new_order_on_a_shared_number_does_not_take_over_a_chat_under_way():
     async with running_gateway(base_config(sms={"numbers": ["+15005550006"]})) as gateway:
-        inbound = gateway.services["inbound"]
-
         async def text(sid: str, body: str) -> list[str]:
-            return await inbound.handle(InboundSMS(sid=sid, phone=PHONE, sender="+15005550006", body=body))
+            return await gateway.text_in(PHONE, "+15005550006", body, sid)
 
         await gateway.picking_order("o-first")
         assert await text("SM1", "hi shopper") == []

@@ -7,6 +7,7 @@ import time
 import pytest
 from websockets.exceptions import InvalidStatus
 
+from gateway.policy.chat import Role
 from gateway.tokens import Tokens
 from support.app_server import (
     collect,
@@ -70,13 +71,13 @@ async def test_a_missing_token_is_refused_with_403(gateway):
 
 
 async def test_a_token_signed_with_another_secret_is_refused_with_403(gateway):
-    forged = Tokens("someone-elses-secret").mint("s", "shopper-1", int(time.time()) + 3600)
+    forged = Tokens("someone-elses-secret").mint(Role.SHOPPER, "shopper-1", int(time.time()) + 3600)
 
     await assert_refused(gateway, "shopper", forged)
 
 
 async def test_an_expired_shopper_token_is_refused_with_403(gateway):
-    expired = gateway.services["tokens"].mint("s", "shopper-1", int(time.time()) - 1)
+    expired = gateway.services.tokens.mint(Role.SHOPPER, "shopper-1", int(time.time()) - 1)
 
     await assert_refused(gateway, "shopper", expired)
 

@@ -68,10 +68,10 @@ async def test_names_cannot_break_out_of_the_page(gateway):
 async def test_a_link_not_for_this_order_is_refused(gateway, which):
     await gateway.create_order("page-5")
     await gateway.create_order("page-6", customer={"phone": "+15551230106"})
-    tokens = gateway.services["tokens"]
+    tokens = gateway.services.tokens
     token = {
         "garbage": "not-a-token",
-        "other order": tokens.customer("page-6", gateway.services["clock"]()),
+        "other order": tokens.customer("page-6", gateway.services.clock()),
         "shopper token": await gateway.shopper_token(),
         "missing": None,
     }[which]
@@ -83,7 +83,7 @@ async def test_a_link_not_for_this_order_is_refused(gateway, which):
 
 
 async def test_an_order_that_is_gone_is_not_found(gateway):
-    token = gateway.services["tokens"].customer("page-gone", gateway.services["clock"]())
+    token = gateway.services.tokens.customer("page-gone", gateway.services.clock())
 
     response = await gateway.http.get(f"/orders/page-gone?token={token}")
 

@@ -16,7 +16,8 @@ import pytest
 from gateway.callbacks import KIND, Callbacks, envelope
 from gateway.jobs.base import Job
 from gateway.jobs.memory import MemoryJobQueue
-from gateway.jobs.worker import Retry, Worker, backoff
+from gateway.backoff import backoff
+from gateway.jobs.worker import Doorbell, Retry, Worker
 from gateway.metrics import Metrics
 from gateway.policy.consent import Consent, ConsentSource
 from gateway.policy.lifecycle import Status, Workflow
@@ -104,14 +105,14 @@ class Rig:
     def __init__(self, receiver: CallbackReceiver, **options) -> None:
         self.metrics = Metrics()
         self.queue = SettlingJobQueue()
+        due = Doorbell()
         self.callbacks = Callbacks(
-            settings_for(receiver), self.queue, self.metrics, backoff=lambda attempts: 0.0, **options
+            settings_for(receiver), self.queue, self.metrics, backoff=lambda attempts: 0.0, on_put=due.ring, **options
         )
-        self.worker = Worker(self.queue, KIND, self.callbacks.handle, concurrency=8, poll=0.01)
+        self.worker = Worker(self.queue, KIND, self.callbacks.handle, due, concurrency=8, poll=0.01)
 
     async def enqueue(self, order: OrderRecord, event: EventRecord) -> None:
         await self.callbacks.enqueue(order, event)
-        self.worker.kick()
 
     def count(self, outcome: str) -> float:
         value = self.metrics.registry.get_sample_value("gateway_callbacks_total", {"outcome": outcome})

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 import msgspec
 import pytest
 
+from gateway import redis_connection
 from gateway.jobs.base import Job, JobQueue
 from gateway.jobs.memory import MemoryJobQueue
 from gateway.jobs.redis import QueueUnavailable, RedisJobQueue
@@ -24,10 +25,13 @@ async def queue(request: pytest.FixtureRequest) -> AsyncIterator[JobQueue]:
     if request.param == "memory":
         queue: JobQueue = MemoryJobQueue()
     else:
-        queue = RedisJobQueue(request.getfixturevalue("redis_url"), prefix=f"jobs-{uuid.uuid4().hex}")
+        client = redis_connection.client(request.getfixturevalue("redis_url"))
+        queue = RedisJobQueue(client, prefix=f"jobs-{uuid.uuid4().hex}")
     await queue.start()
     yield queue
     await queue.close()
+    if request.param == "redis":
+        await client.aclose()
 
 
 def job(kind: str = "text", payload: bytes = b"payload") -> Job:
@@ -91,7 +95,8 @@ async def test_putting_a_queued_id_again_replaces_it(queue: JobQueue) -> None:
 async def test_redis_queue_keeps_jobs_across_a_restart_and_reports_outages(
     restartable_redis: RedisServer,
 ) -> None:
-    queue = RedisJobQueue(restartable_redis.url)
+    client = redis_connection.client(restartable_redis.url)
+    queue = RedisJobQueue(client)
     kept = job()
     try:
         await queue.put(kept, due_at=NOW)
@@ -103,4 +108,4 @@ async def test_redis_queue_keeps_jobs_across_a_restart_and_reports_outages(
         await restartable_redis.astart()
         assert await queue.claim("text", NOW, lease=60, limit=10) == [kept]
     finally:
-        await queue.close()
+        await client.aclose()

@@ -1,4 +1,5 @@
-"""The Store contract (gateway/store/base.py), proven against MemoryStore and RedisStore."""
+"""The OrderStore and ChatLog contracts (gateway/store/base.py, gateway/chatlog/base.py), proven
+against the memory and the Redis implementations, which share an order's lifetime."""
 
 from __future__ import annotations
 
@@ -12,15 +13,22 @@ import pytest
 import redis.asyncio as aioredis
 
 from gateway import messages
-from gateway.broker.base import Broker, order_channel
+from gateway.broker.base import Broker
 from gateway.broker.memory import MemoryBroker
 from gateway.broker.redis import RedisBroker
+from gateway.channels import OrderChannels, order_channel
+from gateway.chatlog.base import ChatLog
+from gateway.chatlog.memory import MemoryChatLog
+from gateway.chatlog.redis import RedisChatLog
+from gateway.policy.chat import Role, Via
 from gateway.policy.consent import Consent, ConsentSource
 from gateway.policy.lifecycle import Workflow
-from gateway.store.base import OrderNotFound, Store, StoreUnavailable
-from gateway.store.memory import MemoryStore
-from gateway.store.records import Block, Draft, OrderRecord, TextRef
-from gateway.store.redis import RedisStore
+from gateway.policy.receipts import SMSState
+from gateway.redis_connection import client as redis_client
+from gateway.store.base import OrderNotFound, OrderStore, StoreUnavailable
+from gateway.store.memory import MemoryOrderStore
+from gateway.store.records import Block, ChatMessage, OrderRecord, TextRef
+from gateway.store.redis import RedisOrderStore
 from support.redis_server import RedisServer
 
 pytestmark = pytest.mark.integration
@@ -39,10 +47,13 @@ class FakeClock:
 
 @dataclass
 class Backend:
-    """A store, a second node's store on the same data, and a broker that sees its publishes."""
+    """A store and its chat log, a second node's on the same data, and a broker that sees
+    their publishes."""
 
-    store: Store
-    other: Store
+    store: OrderStore
+    log: ChatLog
+    other: OrderStore
+    other_log: ChatLog
     broker: Broker
     clock: FakeClock | None  # None: real time (Redis TTLs)
     redis: aioredis.Redis | None
@@ -57,18 +68,21 @@ class Backend:
 async def backend(request: pytest.FixtureRequest) -> AsyncIterator[Backend]:
     if request.param == "memory":
         broker, clock = MemoryBroker(), FakeClock()
-        store = MemoryStore(broker, clock=clock)
-        yield Backend(store=store, other=store, broker=broker, clock=clock, redis=None)
+        store = MemoryOrderStore(clock=clock)
+        log = MemoryChatLog(store, OrderChannels(broker))
+        yield Backend(store=store, log=log, other=store, other_log=log, broker=broker, clock=clock, redis=None)
         return
     url = request.getfixturevalue("redis_url")
-    store, other, broker = RedisStore(url), RedisStore(url), RedisBroker(url)
-    client = aioredis.Redis.from_url(url)
-    for part in (store, other, broker):
-        await part.start()
-    yield Backend(store=store, other=other, broker=broker, clock=None, redis=client)
-    for part in (store, other, broker):
-        await part.close()
-    await client.aclose()
+    node, other_node, client = redis_client(url), redis_client(url), aioredis.Redis.from_url(url)
+    broker = RedisBroker(url, node)
+    await broker.start()
+    yield Backend(
+        store=RedisOrderStore(node), log=RedisChatLog(node), other=RedisOrderStore(other_node),
+        other_log=RedisChatLog(other_node), broker=broker, clock=None, redis=client,
+    )
+    await broker.close()
+    for connection in (node, other_node, client):
+        await connection.aclose()
 
 
 def new_order(phone: str | None = None, created_at: float = 1_700_000_000.0) -> OrderRecord:
@@ -84,9 +98,9 @@ def new_order(phone: str | None = None, created_at: float = 1_700_000_000.0) -> 
     )
 
 
-def draft(text: str = "hello", client_id: str | None = None, sender: str = "customer") -> Draft:
-    return Draft(
-        id=f"m-{uuid.uuid4().hex}", sender=sender, via="web", text=text,  # type: ignore[arg-type]
+def draft(text: str = "hello", client_id: str | None = None, sender: Role = Role.CUSTOMER) -> ChatMessage:
+    return ChatMessage(
+        seq=0, id=f"m-{uuid.uuid4().hex}", sender=sender, via=Via.WEB, text=text,
         at="2024-05-01T12:00:00.000Z", client_id=client_id,
     )
 
@@ -159,7 +173,7 @@ async def test_appended_message_is_published_as_its_message_frame(backend: Backe
     order = new_order()
     await backend.store.create_order(order)
     async with backend.broker.subscribe(order_channel(order.id)) as payloads:
-        message, created = await backend.store.append_message(order.id, draft("héllo \"you\"", "c1"))
+        message, created = await backend.log.append(order.id, draft("héllo \"you\"", "c1"))
         payload = await asyncio.wait_for(anext(payloads), TIMEOUT)
     assert created and message.seq == 1 and message.text == 'héllo "you"' and message.client_id == "c1"
     frame = messages.MessageFrame(order_id=order.id, message=message)
@@ -171,49 +185,49 @@ async def test_client_id_retry_returns_the_same_message_without_a_new_publish(ba
     order = new_order()
     await backend.store.create_order(order)
     async with backend.broker.subscribe(order_channel(order.id)) as payloads:
-        first, created = await backend.store.append_message(order.id, draft("hi", "c1"))
-        retried, again = await backend.other.append_message(order.id, draft("hi", "c1"))
+        first, created = await backend.log.append(order.id, draft("hi", "c1"))
+        retried, again = await backend.other_log.append(order.id, draft("hi", "c1"))
         # The same client_id from the other side is another message.
-        shopper, _ = await backend.store.append_message(order.id, draft("yo", "c1", sender="shopper"))
+        shopper, _ = await backend.log.append(order.id, draft("yo", "c1", sender=Role.SHOPPER))
         seqs = [messages.decode_server(await asyncio.wait_for(anext(payloads), TIMEOUT)).message.seq
                 for _ in range(2)]
     assert (created, again) == (True, False)
     assert retried == first
     assert shopper.seq == 2
     assert seqs == [1, 2]  # nothing was published for the retry
-    assert await backend.store.last_seq(order.id) == 2
+    assert await backend.log.last_seq(order.id) == 2
 
 
 async def test_concurrent_appends_get_every_seq_once(backend: Backend) -> None:
     order = new_order()
     await backend.store.create_order(order)
-    stores = [backend.store, backend.other]
+    logs = [backend.log, backend.other_log]
     results = await asyncio.gather(
-        *(stores[i % 2].append_message(order.id, draft(f"m{i}")) for i in range(30)),
-        *(stores[i % 2].append_message(order.id, draft("retried", "same")) for i in range(5)),
+        *(logs[i % 2].append(order.id, draft(f"m{i}")) for i in range(30)),
+        *(logs[i % 2].append(order.id, draft("retried", "same")) for i in range(5)),
     )
     assert sum(created for _, created in results) == 31
     assert sorted({message.seq for message, _ in results}) == list(range(1, 32))
-    history = await backend.other.messages(order.id, after=0, limit=100)
+    history = await backend.other_log.messages(order.id, after=0, limit=100)
     assert [message.seq for message in history] == list(range(1, 32))
-    assert await backend.store.last_seq(order.id) == 31
+    assert await backend.log.last_seq(order.id) == 31
 
 
 async def test_messages_after_and_limit(backend: Backend) -> None:
     order = new_order()
     await backend.store.create_order(order)
     for i in range(5):
-        await backend.store.append_message(order.id, draft(f"m{i}"))
-    assert [m.text for m in await backend.store.messages(order.id, after=2, limit=2)] == ["m2", "m3"]
-    assert [m.seq for m in await backend.store.messages(order.id, after=3, limit=10)] == [4, 5]
-    assert await backend.store.messages(order.id, after=5, limit=10) == []
+        await backend.log.append(order.id, draft(f"m{i}"))
+    assert [m.text for m in await backend.log.messages(order.id, after=2, limit=2)] == ["m2", "m3"]
+    assert [m.seq for m in await backend.log.messages(order.id, after=3, limit=10)] == [4, 5]
+    assert await backend.log.messages(order.id, after=5, limit=10) == []
 
 
 async def test_chat_of_an_unknown_order(backend: Backend) -> None:
-    assert await backend.store.messages("o-missing", after=0, limit=10) == []
-    assert await backend.store.last_seq("o-missing") == 0
+    assert await backend.log.messages("o-missing", after=0, limit=10) == []
+    assert await backend.log.last_seq("o-missing") == 0
     with pytest.raises(OrderNotFound):
-        await backend.store.append_message("o-missing", draft())
+        await backend.log.append("o-missing", draft())
 
 
 # retention ------------------------------------------------------------------------------
@@ -223,22 +237,22 @@ async def test_chat_of_an_unknown_order(backend: Backend) -> None:
 async def test_expired_order_leaves_nothing_behind(backend: Backend, written_after_expiry: bool) -> None:
     order = new_order()
     await backend.store.create_order(order)
-    await backend.store.append_message(order.id, draft("before", "c0"))
-    await backend.store.advance_text_state(order.id, 1, "queued")
+    await backend.log.append(order.id, draft("before", "c0"))
+    await backend.log.advance_text_state(order.id, 1, SMSState.QUEUED)
     await backend.store.set_route(order.customer_phone, SENDER, order.id)
     await backend.store.expire_order(order.id, 0.5)
     if written_after_expiry:
         # Written after the expiry was set: these must go with the order too.
-        await backend.store.append_message(order.id, draft("after", "c1"))
-        await backend.store.advance_text_state(order.id, 2, "queued")
+        await backend.log.append(order.id, draft("after", "c1"))
+        await backend.log.advance_text_state(order.id, 2, SMSState.QUEUED)
     backend.elapse(0.5)
 
     async def gone() -> bool:
         return await backend.store.get_order(order.id) is None
 
     await until(gone)
-    assert await backend.store.messages(order.id, after=0, limit=10) == []
-    assert await backend.store.last_seq(order.id) == 0
+    assert await backend.log.messages(order.id, after=0, limit=10) == []
+    assert await backend.log.last_seq(order.id) == 0
     assert await backend.store.route(order.customer_phone, SENDER) is None
     assert await backend.store.orders_of_phone(order.customer_phone) == []
     if backend.redis is not None:
@@ -301,12 +315,13 @@ async def test_text_state_only_moves_forward(backend: Backend) -> None:
     order = new_order()
     await backend.store.create_order(order)
     moves = [("queued", True), ("sent", True), ("queued", False), ("delivered", True), ("failed", False)]
-    assert [await backend.store.advance_text_state(order.id, 1, state) for state, _ in moves] == [
+    moves = [(SMSState(state), moved) for state, moved in moves]
+    assert [await backend.log.advance_text_state(order.id, 1, state) for state, _ in moves] == [
         moved for _, moved in moves
     ]
-    assert await backend.other.advance_text_state(order.id, 2, "failed")
-    assert not await backend.other.advance_text_state(order.id, 2, "delivered")
-    assert not await backend.store.advance_text_state("o-missing", 1, "queued")
+    assert await backend.other_log.advance_text_state(order.id, 2, SMSState.FAILED)
+    assert not await backend.other_log.advance_text_state(order.id, 2, SMSState.DELIVERED)
+    assert not await backend.log.advance_text_state("o-missing", 1, SMSState.QUEUED)
 
 
 async def test_a_text_state_that_moves_is_published_as_a_receipt_and_one_that_does_not_is_not(
@@ -316,8 +331,8 @@ async def test_a_text_state_that_moves_is_published_as_a_receipt_and_one_that_do
     await backend.store.create_order(order)
     async with backend.broker.subscribe(order_channel(order.id)) as payloads:
         for state in ("queued", "delivered", "sent", "failed"):  # sent and failed come too late
-            await backend.store.advance_text_state(order.id, 4, state)
-        await backend.store.append_message(order.id, draft("marker", "m1"))
+            await backend.log.advance_text_state(order.id, 4, SMSState(state))
+        await backend.log.append(order.id, draft("marker", "m1"))
         frames = [messages.decode_server(await asyncio.wait_for(anext(payloads), TIMEOUT)) for _ in range(3)]
     receipts = [messages.Receipt(order_id=order.id, seq=4, sms=state) for state in ("queued", "delivered")]
     assert frames[:2] == receipts
@@ -330,23 +345,24 @@ async def test_a_text_state_that_moves_is_published_as_a_receipt_and_one_that_do
 async def test_redis_outage_raises_store_unavailable_and_acked_messages_survive(
     restartable_redis: RedisServer,
 ) -> None:
-    store = RedisStore(restartable_redis.url)
+    connection = redis_client(restartable_redis.url)
+    store, log = RedisOrderStore(connection), RedisChatLog(connection)
     order = new_order()
     try:
         await store.create_order(order)
-        acked, _ = await store.append_message(order.id, draft("before", "c1"))
+        acked, _ = await log.append(order.id, draft("before", "c1"))
         await restartable_redis.astop()
         assert not await store.ping()
         with pytest.raises(StoreUnavailable):
-            await store.append_message(order.id, draft("during"))
+            await log.append(order.id, draft("during"))
         with pytest.raises(StoreUnavailable):
             await store.get_order(order.id)
         await restartable_redis.astart()
         assert await store.ping()
-        assert await store.messages(order.id, after=0, limit=10) == [acked]
+        assert await log.messages(order.id, after=0, limit=10) == [acked]
         # The restarted Redis has no scripts cached; appending loads it again.
-        after, created = await store.append_message(order.id, draft("after"))
+        after, created = await log.append(order.id, draft("after"))
         assert created and after.seq == 2
-        assert await store.append_message(order.id, draft("before", "c1")) == (acked, False)
+        assert await log.append(order.id, draft("before", "c1")) == (acked, False)
     finally:
-        await store.close()
+        await connection.aclose()

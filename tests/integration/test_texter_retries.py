@@ -12,7 +12,9 @@ from gateway.policy.consent import Consent, ConsentSource
 from gateway.policy.lifecycle import Status, Workflow
 from gateway.settings import Settings
 from gateway.sms.base import OutboundSMS, SendFailed, Sent
-from gateway.store.memory import MemoryStore
+from gateway.chatlog.memory import MemoryChatLog
+from gateway.channels import OrderChannels
+from gateway.store.memory import MemoryOrderStore
 from gateway.store.records import OrderRecord
 from gateway.texting import KIND, Texter, TextJob
 
@@ -39,7 +41,7 @@ class BusyProvider:
 async def attempt_after(seconds: float) -> tuple[Retry | None, Metrics, BusyProvider]:
     settings = msgspec.convert({"retailers": {"demo": {"api_key": "k"}}}, Settings)
     broker, provider = MemoryBroker(), BusyProvider()
-    store = MemoryStore(broker, clock=lambda: QUEUED_AT)
+    store = MemoryOrderStore(clock=lambda: QUEUED_AT)
     await store.create_order(OrderRecord(
         id="o1", retailer="demo", workflow=Workflow.DELIVERY, customer_phone="+15551230001",
         request_digest="d", status=Status.PICKING, consent=Consent(True, ConsentSource.ORDER),
@@ -47,7 +49,8 @@ async def attempt_after(seconds: float) -> tuple[Retry | None, Metrics, BusyProv
     ))
     metrics = Metrics()
     texter = Texter(
-        settings, store, broker, MemoryJobQueue(), provider, metrics, clock=lambda: QUEUED_AT + seconds
+        settings, store, MemoryChatLog(store, OrderChannels(broker)), MemoryJobQueue(), provider, metrics,
+        clock=lambda: QUEUED_AT + seconds,
     )
     job = Job(
         id="o1:message:1", kind=KIND, payload=msgspec.json.encode(TextJob(order_id="o1", body="hi", seq=1)),

@@ -9,6 +9,7 @@ import socket
 import httpx
 import pytest
 
+from gateway.policy.receipts import SMSState
 from gateway.sms.base import OutboundSMS, Sent, SendFailed
 from gateway.sms.twilio import TwilioTransport
 from support.fake_twilio import FakeTwilio
@@ -40,7 +41,7 @@ async def test_send_posts_the_text_as_a_form_with_basic_auth(transport, fake_twi
     assert request.form == {"To": CUSTOMER, "From": SENDER, "Body": TEXT.body, "StatusCallback": CALLBACK}
     assert request.answered == 201
     assert sent.sid == request.sid
-    assert sent.status == "queued"
+    assert sent.state is SMSState.QUEUED
     assert sent.sid.startswith("SM") and len(sent.sid) == 34
 
 
@@ -87,6 +88,7 @@ async def test_unsubscribed_recipient_is_final_with_code_21610(transport, fake_t
         await transport.send(TEXT)
     assert failed.value.retryable is False
     assert failed.value.code == 21610
+    assert failed.value.sender_blocked is True  # Twilio's 21610 in the gateway's words
     assert "unsubscribed" in str(failed.value)
 
 
@@ -157,7 +159,7 @@ async def test_twilios_spec_accepts_our_send(prism_twilio):
     # Prism answers 201 with the spec's example Message; 422 would mean an invalid request.
     for sent in (with_callback, without_callback):
         assert sent.sid.startswith("SM")
-        assert sent.status
+        assert sent.state in SMSState
 
 
 async def test_twilios_spec_refuses_what_twilio_would(prism_twilio):

@@ -6,7 +6,7 @@ import pytest
 
 from gateway.jobs.base import Job
 from gateway.jobs.memory import MemoryJobQueue
-from gateway.jobs.worker import Retry, Worker
+from gateway.jobs.worker import Doorbell, Retry, Worker
 
 NOW = 1_000.0
 
@@ -24,10 +24,11 @@ async def test_stopping_lets_a_job_under_way_finish_and_settle():
         await release.wait()
         return None
 
-    worker = Worker(queue, "text", handler, clock=clock)
+    bell = Doorbell()
+    worker = Worker(queue, "text", handler, bell, clock=clock)
     await queue.put(Job(id="j1", kind="text", payload=b""), NOW)
     await worker.start()
-    worker.kick()
+    bell.ring()
     await asyncio.wait_for(started.wait(), 5)
     closing = asyncio.create_task(worker.close(grace=5))
     release.set()
@@ -47,10 +48,11 @@ async def test_a_job_that_outlasts_the_grace_is_cancelled_and_left_to_its_lease(
             cancelled.set()
             raise
 
-    worker = Worker(queue, "text", handler, clock=clock, lease=60)
+    bell = Doorbell()
+    worker = Worker(queue, "text", handler, bell, clock=clock, lease=60)
     await queue.put(Job(id="j1", kind="text", payload=b""), NOW)
     await worker.start()
-    worker.kick()
+    bell.ring()
     await asyncio.wait_for(started.wait(), 5)
     await asyncio.wait_for(worker.close(grace=0.05), 5)
     assert cancelled.is_set()
@@ -69,10 +71,11 @@ async def test_a_failed_job_comes_back_later_with_its_attempt_counted(outcome):
             raise RuntimeError("the provider broke")
         return Retry(after=30, payload=b"updated")
 
-    worker = Worker(queue, "text", handler, clock=clock)
+    bell = Doorbell()
+    worker = Worker(queue, "text", handler, bell, clock=clock)
     await queue.put(Job(id="j1", kind="text", payload=b"first"), NOW)
     await worker.start()
-    worker.kick()
+    bell.ring()
     await asyncio.wait_for(ran.wait(), 5)
     await worker.close()
     assert await queue.claim("text", NOW, 60, 10) == []  # not due yet

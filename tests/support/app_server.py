@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
@@ -17,7 +17,9 @@ from gateway import settings as settings_module
 from gateway.app import create_app
 from gateway.cli import WS_OPTIONS
 from gateway.jobs.memory import MemoryJobQueue
+from gateway.services import Services
 from gateway.settings import Settings
+from gateway.sms.console import ConsoleTransport
 from support.serving import listening_socket, serving, url_of
 
 OPERATOR_KEY = "op-test-key-0123456789"
@@ -50,7 +52,7 @@ def base_config(**sections: dict) -> dict:
 class RunningGateway:
     url: str
     settings: Settings
-    services: dict
+    services: Services  # read-only probes of state; tests drive the gateway over HTTP and sockets
     http: httpx.AsyncClient
     sockets: list[ClientConnection] = field(default_factory=list)
 
@@ -81,6 +83,25 @@ class RunningGateway:
         response = await self.http.post(f"/v1/shoppers/{shopper_id}/tokens", headers=auth(OPERATOR_KEY))
         assert response.status_code == 201, response.text
         return response.json()["token"]
+
+    @property
+    def phone(self) -> ConsoleTransport:
+        """The console provider's outbox: the texts customers were sent (console mode)."""
+        assert isinstance(self.services.sms, ConsoleTransport), "the gateway is not in console mode"
+        return self.services.sms
+
+    @property
+    def jobs(self) -> ObservedJobQueue:
+        assert isinstance(self.services.jobs, ObservedJobQueue), "the gateway is not in embedded mode"
+        return self.services.jobs
+
+    async def text_in(self, phone: str, sender: str, body: str, sid: str | None = None) -> list[str]:
+        """A customer's text from `phone` to our number `sender`, as the /dev phone sends it
+        (console mode); returns the gateway's replies."""
+        payload = {"phone": phone, "sender": sender, "body": body, **({"sid": sid} if sid else {})}
+        response = await self.http.post("/dev/api/phone/reply", json=payload)
+        assert response.status_code == 200, response.text
+        return response.json()["replies"]
 
     async def picking_order(self, order_id: str, shopper_id: str = "shopper-1", **body) -> dict:
         """An order whose chat is open, assigned to `shopper_id`. Returns the create view."""
@@ -114,23 +135,29 @@ class ObservedJobQueue(MemoryJobQueue):
 
 
 @asynccontextmanager
-async def running_gateway(raw: dict | None = None, **create_kwargs) -> AsyncIterator[RunningGateway]:
+async def running_gateway(
+    raw: dict | None = None, *, wrap: Callable[[Services], Services] | None = None, **build_kwargs
+) -> AsyncIterator[RunningGateway]:
     """The gateway under uvicorn on a free port. `raw` is a config dict (default
     `base_config()`); its public_url is set to the server's own URL unless given, so Twilio
-    signatures and status links match. `create_kwargs` go to create_app (injected fakes)."""
+    signatures and status links match. `build_kwargs` go to Services.build (injected fakes);
+    `wrap` may replace parts of the built services (a chat log that misbehaves)."""
     sock = listening_socket()
     url = url_of(sock)
     raw = raw if raw is not None else base_config()
     raw = {**raw, "gateway": {"public_url": url, **raw.get("gateway", {})}}
     settings, _ = settings_module.parse(raw, {})
     if settings.gateway.embedded:
-        create_kwargs.setdefault("jobs", ObservedJobQueue())
-    app = create_app(settings, **create_kwargs)
+        build_kwargs.setdefault("jobs", ObservedJobQueue())
+    services = Services.build(settings, **build_kwargs)
+    if wrap is not None:
+        services = wrap(services)
+    app = create_app(settings, services=services)
     async with (
         serving(app, sock, lifespan="on", **WS_OPTIONS),
         httpx.AsyncClient(base_url=url, trust_env=False, timeout=FRAME_TIMEOUT) as http,
     ):
-        gateway = RunningGateway(url=url, settings=settings, services=app.state.services, http=http)
+        gateway = RunningGateway(url=url, settings=settings, services=services, http=http)
         try:
             yield gateway
         finally:

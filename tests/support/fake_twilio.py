@@ -11,6 +11,7 @@ import contextlib
 import secrets
 import socket
 import subprocess
+import sys
 import tempfile
 from collections.abc import AsyncIterator, Callable, Iterator
 from email.utils import formatdate
@@ -226,40 +227,33 @@ async def fake_twilio() -> AsyncIterator[FakeTwilio]:
 # Prism ---------------------------------------------------------------------------------------
 
 
-def mock_twilio_script() -> Path:
-    """shared/twilio/mock-twilio beside the repository (or beside any of its parents, so a
-    worktree elsewhere under the same tree finds it too)."""
-    here = Path(__file__).resolve()
-    for directory in here.parents:
-        candidate = directory / "shared" / "twilio" / "mock-twilio"
-        if candidate.is_file():
-            return candidate
-    pytest.fail(f"expected shared/twilio/mock-twilio in a parent directory of {here}, found none")
+MOCK_TWILIO = Path(__file__).resolve().parents[2] / "scripts" / "mock-twilio"
 
 
 @pytest.fixture(scope="session")
 def prism_twilio() -> Iterator[str]:
     """Base URL of Prism serving Twilio's OpenAPI spec: it answers 201 to a request the spec
     accepts and 422 to one it does not. Fails (never skips) when it cannot start."""
-    script = mock_twilio_script()
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     with tempfile.TemporaryFile("w+") as errors:
         try:
             process = subprocess.Popen(
-                [str(script), "-p", str(port)], stdout=subprocess.PIPE, stderr=errors, text=True
+                [sys.executable, str(MOCK_TWILIO), "--port", str(port)],
+                stdout=subprocess.PIPE, stderr=errors, text=True,
             )
         except OSError as exc:
-            pytest.fail(f"cannot run {script}: {exc}")
+            pytest.fail(f"cannot run {MOCK_TWILIO}: {exc}")
         line = process.stdout.readline()  # blocks until READY, or EOF when it gave up
         if not line.startswith("READY"):
             process.kill()
             process.wait()
             errors.seek(0)
             pytest.fail(
-                f"{script} did not start Prism (needs node and npm; first run installs Prism "
-                f"from npm). Expected a READY line, got {line!r}. stderr:\n{errors.read()[-2000:]}"
+                f"{MOCK_TWILIO} did not start Prism (needs node and npm; the first run installs Prism "
+                f"and Twilio's spec from npm). Expected a READY line, got {line!r}. "
+                f"stderr:\n{errors.read()[-2000:]}"
             )
         try:
             yield f"http://127.0.0.1:{port}"

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.policy.receipts import STATES, advances, normalize, predecessors
+from gateway.policy.receipts import SMSState, advances, predecessors
+
+STATES = list(SMSState)
 
 FINAL = ["delivered", "undelivered", "failed", "not_sent"]
 
@@ -43,30 +45,6 @@ def test_final_state_stays(current, new):
 
 def test_contract_vocabulary():
     assert set(STATES) == {"queued", "sent", "delivered", "undelivered", "failed", "not_sent"}
-
-
-@pytest.mark.parametrize(
-    ("provider_status", "expected"),
-    [
-        ("accepted", "queued"),
-        ("scheduled", "queued"),
-        ("queued", "queued"),
-        ("sending", "queued"),
-        ("sent", "sent"),
-        ("delivered", "delivered"),
-        ("undelivered", "undelivered"),
-        ("failed", "failed"),
-        ("canceled", "failed"),  # a scheduled message canceled never reaches the phone
-        ("Delivered", "delivered"),
-        (" SENT ", "sent"),
-        ("receiving", None),  # inbound states are not receipts
-        ("received", None),
-        ("", None),
-        ("bogus", None),
-    ],
-)
-def test_normalize_twilio_status(provider_status, expected):
-    assert normalize(provider_status) == expected
 
 
 @pytest.mark.parametrize("callbacks", [

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from gateway import templates
+from gateway.policy.chat import Role
 from gateway.settings import Settings, load
 from gateway.template_report import report
 from gateway.tokens import Tokens
@@ -105,7 +106,7 @@ def test_status_link_is_as_long_as_a_real_one(settings):
     text = block(report(settings, "demo"), "staged")[1]
     token = text.rpartition("?token=")[2]
     # A real customer token (so the length shown is what customers get), not a placeholder.
-    assert Tokens("sample").verify(token, "c", 1_700_000_000) == "ORDER-10428"
+    assert Tokens("sample").verify(token, Role.CUSTOMER, 1_700_000_000) == "ORDER-10428"
 
 
 def test_overrides_are_rendered_and_marked(settings):

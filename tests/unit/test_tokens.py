@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from gateway.policy.chat import Role
 from gateway.templates import TOKEN_MAX
 from gateway.tokens import CUSTOMER_TTL, TokenError, Tokens
 
@@ -18,14 +19,14 @@ def tokens() -> Tokens:
 
 @pytest.mark.parametrize(
     ("kind", "subject"),
-    [("c", "order-1"), ("s", "shopper-7"), ("c", "ord_ünïcode"), ("s", "a" * 128), ("c", "with.dot")],
+    [(Role.CUSTOMER, "order-1"), (Role.SHOPPER, "shopper-7"), (Role.CUSTOMER, "ord_ünïcode"), (Role.SHOPPER, "a" * 128), (Role.CUSTOMER, "with.dot")],
 )
 def test_round_trip(tokens, kind, subject):
     token = tokens.mint(kind, subject, NOW + 60)
     assert tokens.verify(token, kind, NOW) == subject
 
 
-@pytest.mark.parametrize(("minted", "wanted"), [("c", "s"), ("s", "c")])
+@pytest.mark.parametrize(("minted", "wanted"), [(Role.CUSTOMER, Role.SHOPPER), (Role.SHOPPER, Role.CUSTOMER)])
 def test_wrong_kind_is_refused(tokens, minted, wanted):
     token = tokens.mint(minted, "x", NOW + 60)
     with pytest.raises(TokenError, match="expected a"):
@@ -34,14 +35,14 @@ def test_wrong_kind_is_refused(tokens, minted, wanted):
 
 @pytest.mark.parametrize("expires_at", [NOW, NOW - 1, 0])
 def test_expired_token_is_refused(tokens, expires_at):
-    token = tokens.mint("s", "shopper-1", expires_at)
+    token = tokens.mint(Role.SHOPPER, "shopper-1", expires_at)
     with pytest.raises(TokenError, match="expired"):
-        tokens.verify(token, "s", NOW)
+        tokens.verify(token, Role.SHOPPER, NOW)
 
 
 def test_token_is_good_until_just_before_expiry(tokens):
-    token = tokens.mint("s", "shopper-1", NOW + 1)
-    assert tokens.verify(token, "s", NOW + 0.999) == "shopper-1"
+    token = tokens.mint(Role.SHOPPER, "shopper-1", NOW + 1)
+    assert tokens.verify(token, Role.SHOPPER, NOW + 0.999) == "shopper-1"
 
 
 def flip(text: str, index: int) -> str:
@@ -65,15 +66,15 @@ def flip(text: str, index: int) -> str:
     ],
 )
 def test_tampered_token_is_refused(tokens, tamper):
-    body, _, signature = tokens.mint("c", "order-1", NOW + 60).partition(".")
+    body, _, signature = tokens.mint(Role.CUSTOMER, "order-1", NOW + 60).partition(".")
     with pytest.raises(TokenError):
-        tokens.verify(tamper(body, signature), "c", NOW)
+        tokens.verify(tamper(body, signature), Role.CUSTOMER, NOW)
 
 
 def test_token_from_another_secret_is_refused(tokens):
-    token = Tokens("another-secret").mint("c", "order-1", NOW + 60)
+    token = Tokens("another-secret").mint(Role.CUSTOMER, "order-1", NOW + 60)
     with pytest.raises(TokenError, match="bad signature"):
-        tokens.verify(token, "c", NOW)
+        tokens.verify(token, Role.CUSTOMER, NOW)
 
 
 def test_customer_token_is_deterministic_for_an_order():
@@ -88,13 +89,13 @@ def test_customer_token_is_deterministic_for_an_order():
 
 def test_customer_token_outlives_the_order_by_its_ttl(tokens):
     token = tokens.customer("order-1", NOW)
-    assert tokens.verify(token, "c", NOW + CUSTOMER_TTL - 1) == "order-1"
+    assert tokens.verify(token, Role.CUSTOMER, NOW + CUSTOMER_TTL - 1) == "order-1"
     with pytest.raises(TokenError, match="expired"):
-        tokens.verify(token, "c", NOW + CUSTOMER_TTL)
+        tokens.verify(token, Role.CUSTOMER, NOW + CUSTOMER_TTL)
 
 
 def test_token_is_url_safe(tokens):
-    token = tokens.mint("c", "order/with?odd&chars=1", NOW + 60)
+    token = tokens.mint(Role.CUSTOMER, "order/with?odd&chars=1", NOW + 60)
     allowed = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.")
     assert set(token) <= allowed
 

@@ -9,9 +9,10 @@ import pytest
 from starlette.datastructures import FormData
 from twilio.request_validator import RequestValidator
 
-from gateway.sms.base import InboundSMS
+from gateway.policy.receipts import SMSState
+from gateway.sms.base import InboundSMS, StatusReport
 from gateway.sms.twilio import (
-    StatusUpdate,
+    state_of,
     is_valid_signature,
     parse_inbound,
     parse_status,
@@ -124,23 +125,23 @@ STATUS = {
 @pytest.mark.parametrize(
     ("form", "expected"),
     [
-        pytest.param(STATUS, StatusUpdate(sid=SID, status="delivered"), id="delivered"),
+        pytest.param(STATUS, StatusReport(sid=SID, state=SMSState.DELIVERED), id="delivered"),
         pytest.param(
             {**STATUS, "MessageStatus": "undelivered", "ErrorCode": "30003"},
-            StatusUpdate(sid=SID, status="undelivered", error_code=30003),
+            StatusReport(sid=SID, state=SMSState.UNDELIVERED, error_code=30003),
             id="undelivered-with-code",
         ),
         pytest.param(
             {**STATUS, "MessageStatus": "failed", "ErrorCode": "21610"},
-            StatusUpdate(sid=SID, status="failed", error_code=21610),
+            StatusReport(sid=SID, state=SMSState.FAILED, sender_blocked=True, error_code=21610),
             id="failed-unsubscribed",
         ),
         pytest.param(
-            {**STATUS, "ErrorCode": ""}, StatusUpdate(sid=SID, status="delivered"), id="blank-ErrorCode"
+            {**STATUS, "ErrorCode": ""}, StatusReport(sid=SID, state=SMSState.DELIVERED), id="blank-ErrorCode"
         ),
         pytest.param(
             without({**STATUS, "SmsStatus": "sent"}, "MessageStatus", "MessageSid"),
-            StatusUpdate(sid=SID, status="sent"),
+            StatusReport(sid=SID, state=SMSState.SENT),
             id="legacy-Sms-names",
         ),
     ],
@@ -244,3 +245,27 @@ def test_twiml_texts_back_each_reply(replies):
 def test_twiml_drops_characters_xml_cannot_carry():
     root = ET.fromstring(twiml(["bell\x07 here"]).encode())
     assert [child.text for child in root] == ["bell here"]
+
+
+@pytest.mark.parametrize(
+    ("provider_status", "expected"),
+    [
+        ("accepted", "queued"),
+        ("scheduled", "queued"),
+        ("queued", "queued"),
+        ("sending", "queued"),
+        ("sent", "sent"),
+        ("delivered", "delivered"),
+        ("undelivered", "undelivered"),
+        ("failed", "failed"),
+        ("canceled", "failed"),  # a scheduled message canceled never reaches the phone
+        ("Delivered", "delivered"),
+        (" SENT ", "sent"),
+        ("receiving", None),  # inbound states are not receipts
+        ("received", None),
+        ("", None),
+        ("bogus", None),
+    ],
+)
+def test_twilio_statuses_in_the_contracts_words(provider_status, expected):
+    assert state_of(provider_status) == expected

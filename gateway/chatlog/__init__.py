@@ -1,0 +1,1 @@
+"""ChatLog: each order's messages in seq order, and their texts' receipts."""

@@ -1,0 +1,75 @@
+"""MemoryChatLog: the chat log of embedded mode."""
+
+from __future__ import annotations
+
+import msgspec
+
+from gateway import channels
+from gateway.channels import OrderChannels
+from gateway.policy.receipts import SMSState, advances
+from gateway.store.base import OrderNotFound
+from gateway.store.memory import MemoryOrderStore
+from gateway.store.records import ChatMessage
+
+
+class _Log:
+    __slots__ = ("messages", "by_client", "text_states")
+
+    def __init__(self) -> None:
+        self.messages: list[ChatMessage] = []
+        self.by_client: dict[tuple[str, str], ChatMessage] = {}
+        self.text_states: dict[int, SMSState] = {}
+
+
+class MemoryChatLog:
+    """Each order's chat in this process's memory, kept while the memory order store keeps
+    the order. It publishes through the node's own broker, which hands a payload to every
+    subscriber before `publish` returns, so frames go out in seq order."""
+
+    def __init__(self, orders: MemoryOrderStore, publish: OrderChannels) -> None:
+        self._orders = orders
+        self._channels = publish
+        self._logs: dict[str, _Log] = {}
+
+    def _log(self, order_id: str) -> _Log | None:
+        if not self._orders.alive(order_id):
+            self._logs.pop(order_id, None)
+            return None
+        return self._logs.setdefault(order_id, _Log())
+
+    def sweep(self) -> None:
+        """Drops the logs of orders the order store no longer has."""
+        for order_id in [i for i in self._logs if not self._orders.alive(i)]:
+            del self._logs[order_id]
+
+    async def append(self, order_id: str, message: ChatMessage) -> tuple[ChatMessage, bool]:
+        log = self._log(order_id)
+        if log is None:
+            raise OrderNotFound(order_id)
+        key = (message.sender, message.client_id) if message.client_id is not None else None
+        if key is not None and key in log.by_client:
+            return log.by_client[key], False
+        stored = msgspec.structs.replace(message, seq=len(log.messages) + 1)
+        log.messages.append(stored)
+        if key is not None:
+            log.by_client[key] = stored
+        await self._channels.publish(order_id, channels.message_frame(order_id, stored))
+        return stored, True
+
+    async def messages(self, order_id: str, after: int, limit: int) -> list[ChatMessage]:
+        log = self._log(order_id)
+        if log is None:
+            return []
+        return log.messages[max(0, after) : max(0, after) + limit]
+
+    async def last_seq(self, order_id: str) -> int:
+        log = self._log(order_id)
+        return 0 if log is None else len(log.messages)
+
+    async def advance_text_state(self, order_id: str, seq: int, state: SMSState) -> bool:
+        log = self._log(order_id)
+        if log is None or not advances(log.text_states.get(seq), state):
+            return False
+        log.text_states[seq] = state
+        await self._channels.publish(order_id, channels.receipt_frame(order_id, seq, state))
+        return True

@@ -1,0 +1,147 @@
+"""Services: every part of one gateway node, built once from the settings and handed, typed,
+to whatever uses them (endpoints, sockets, middleware). Nothing is looked up by name."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from gateway import callbacks as callbacks_module
+from gateway import texting
+from gateway.broker.base import Broker
+from gateway.callbacks import Callbacks
+from gateway.channels import OrderChannels
+from gateway.chat import Chat
+from gateway.chatlog.base import ChatLog
+from gateway.hub import Hub
+from gateway.inbound import Inbound
+from gateway.jobs.base import JobQueue
+from gateway.jobs.worker import Doorbell, Worker
+from gateway.metrics import Metrics
+from gateway.orders import Orders
+from gateway.settings import Settings
+from gateway.sms.base import SMSTransport
+from gateway.store.base import OrderStore
+from gateway.texting import Texter
+from gateway.tokens import Tokens
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Services:
+    """One node's parts. `start` and `close` of the ones that have them are the app's
+    lifespan's job (`parts`), in that order and in reverse."""
+
+    settings: Settings
+    clock: Callable[[], float]  # wall time: tokens, retention, timestamps
+    monotonic: Callable[[], float]  # intervals: rate limits
+    store: OrderStore
+    chat_log: ChatLog
+    broker: Broker
+    channels: OrderChannels
+    jobs: JobQueue
+    sms: SMSTransport
+    metrics: Metrics
+    tokens: Tokens
+    texter: Texter
+    orders: Orders
+    chat: Chat
+    inbound: Inbound
+    hub: Hub
+    callbacks: Callbacks
+    text_worker: Worker
+    callback_worker: Worker
+    connections: tuple = ()  # shared clients (Redis), closed after the parts that use them
+
+    @classmethod
+    def build(
+        cls,
+        settings: Settings,
+        *,
+        sms: SMSTransport | None = None,
+        jobs: JobQueue | None = None,
+        broker: Broker | None = None,
+        clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> Services:
+        """Builds each part from `settings` (tests may give the SMS transport, the job queue
+        and, in embedded mode, the broker: fakes that record or misbehave). Nothing connects
+        yet: that happens in `start`, inside the running loop."""
+        if settings.gateway.embedded:
+            from gateway.broker.memory import MemoryBroker
+            from gateway.chatlog.memory import MemoryChatLog
+            from gateway.jobs.memory import MemoryJobQueue
+            from gateway.store.memory import MemoryOrderStore
+
+            broker = broker or MemoryBroker()
+            channels = OrderChannels(broker)
+            memory_store = MemoryOrderStore(clock)
+            store: OrderStore = memory_store
+            chat_log: ChatLog = MemoryChatLog(memory_store, channels)
+            jobs = jobs or MemoryJobQueue()
+            connections: tuple = ()
+        else:
+            from gateway.broker.redis import RedisBroker
+            from gateway.chatlog.redis import RedisChatLog
+            from gateway.jobs.redis import RedisJobQueue
+            from gateway.redis_connection import SharedClient
+            from gateway.store.redis import RedisOrderStore
+
+            if broker is not None:
+                raise ValueError("a broker is given only in embedded mode; Redis mode builds its own")
+            shared = SharedClient(settings.gateway.redis_url)
+            broker = RedisBroker(settings.gateway.redis_url, shared.redis)
+            channels = OrderChannels(broker)
+            store = RedisOrderStore(shared.redis)
+            chat_log = RedisChatLog(shared.redis)
+            jobs = jobs or RedisJobQueue(shared.redis)
+            connections = (shared,)
+        sms = sms or _transport(settings)
+        metrics = Metrics()
+        tokens = Tokens(settings.gateway.secret)
+        texts_due, callbacks_due = Doorbell(), Doorbell()
+        texter = Texter(settings, store, chat_log, jobs, sms, metrics, clock=clock, on_put=texts_due.ring)
+        callbacks = Callbacks(settings, jobs, metrics, clock=clock, on_put=callbacks_due.ring)
+        orders = Orders(settings, store, channels, tokens, texter, metrics, callbacks=callbacks, clock=clock)
+        chat = Chat(chat_log, texter, metrics, clock=clock)
+        return cls(
+            settings=settings,
+            clock=clock,
+            monotonic=monotonic,
+            store=store,
+            chat_log=chat_log,
+            broker=broker,
+            channels=channels,
+            jobs=jobs,
+            sms=sms,
+            metrics=metrics,
+            tokens=tokens,
+            texter=texter,
+            orders=orders,
+            chat=chat,
+            inbound=Inbound(settings, store, orders, chat, metrics, clock=clock),
+            hub=Hub(broker),
+            callbacks=callbacks,
+            text_worker=Worker(jobs, texting.KIND, texter.handle, texts_due, clock=clock),
+            callback_worker=Worker(jobs, callbacks_module.KIND, callbacks.handle, callbacks_due, clock=clock),
+            connections=connections,
+        )
+
+    def parts(self) -> tuple:
+        """What the lifespan starts, in this order, and closes in reverse."""
+        return (
+            *self.connections, self.broker, self.store, self.jobs, self.sms, self.callbacks,
+            self.text_worker, self.callback_worker,
+        )
+
+
+def _transport(settings: Settings) -> SMSTransport:
+    if settings.sms.provider == "twilio":
+        from gateway.sms.twilio import TwilioTransport
+
+        return TwilioTransport(
+            settings.sms.twilio_account_sid, settings.sms.twilio_auth_token, settings.sms.twilio_api_base
+        )
+    from gateway.sms.console import ConsoleTransport
+
+    return ConsoleTransport()

@@ -1,0 +1,43 @@
+"""Redis key names. Every key of one order shares the order's hash tag, so an order lives in
+one Redis Cluster slot and a script may touch all of it."""
+
+from __future__ import annotations
+
+
+def order_tag(order_id: str) -> str:
+    """The hash tag every key and the channel of one order share (one Redis Cluster slot)."""
+    return f"{{order:{order_id}}}"
+
+
+class OrderKeys:
+    __slots__ = ("rec", "history", "clients", "texts")
+
+    def __init__(self, order_id: str) -> None:
+        tag = order_tag(order_id)
+        self.rec = f"{tag}:rec"  # the msgpack OrderRecord
+        self.history = f"{tag}:msgs"  # list of message json; its length is the last seq
+        self.clients = f"{tag}:clients"  # "<sender>:<client_id>" -> seq
+        self.texts = f"{tag}:texts"  # seq -> SMS state
+
+    def all(self) -> tuple[str, ...]:
+        return (self.rec, self.history, self.clients, self.texts)
+
+
+def phone_orders(phone: str) -> str:
+    return f"phone:{phone}:orders"  # sorted set: order id scored by created_at
+
+
+def phone_routes(phone: str) -> str:
+    return f"phone:{phone}:routes"  # hash: sender -> order id
+
+
+def phone_blocks(phone: str) -> str:
+    return f"phone:{phone}:blocks"  # set: "keyword" and/or "sender:<number>"
+
+
+def seen(key: str) -> str:
+    return f"seen:{key}"
+
+
+def text(sid: str) -> str:
+    return f"text:{sid}"
