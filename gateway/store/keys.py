@@ -10,7 +10,7 @@ def order_tag(order_id: str) -> str:
 
 
 class OrderKeys:
-    __slots__ = ("rec", "history", "clients", "texts")
+    __slots__ = ("rec", "history", "clients", "texts", "presence", "read")
 
     def __init__(self, order_id: str) -> None:
         tag = order_tag(order_id)
@@ -18,9 +18,11 @@ class OrderKeys:
         self.history = f"{tag}:msgs"  # list of message json; its length is the last seq
         self.clients = f"{tag}:clients"  # "<sender>:<client_id>" -> seq
         self.texts = f"{tag}:texts"  # seq -> SMS state
+        self.presence = f"{tag}:presence"  # customer socket id -> lease end (ms, Redis time)
+        self.read = f"{tag}:read"  # the highest seq the customer read on the page
 
     def all(self) -> tuple[str, ...]:
-        return (self.rec, self.history, self.clients, self.texts)
+        return (self.rec, self.history, self.clients, self.texts, self.presence, self.read)
 
 
 def phone_orders(phone: str) -> str:
