@@ -160,7 +160,10 @@ class Session:
                 self.error(ErrorCode.UNAVAILABLE, "the gateway cannot reach its store; try again", client_id)
             except Exception:
                 # A bug or an unexpected store answer: this frame fails, the socket does not.
-                log.exception("could not handle a %s frame", type(frame).__name__)
+                log.exception(
+                    "could not handle a %s frame", type(frame).__name__,
+                    extra={"order_id": getattr(frame, "order_id", None)},
+                )
                 client_id = getattr(frame, "client_id", None)
                 self.error(ErrorCode.UNAVAILABLE, "the gateway could not handle that frame; try again", client_id)
 
@@ -177,6 +180,8 @@ class Session:
             case messages.Typing():
                 if self._joined(frame.order_id):
                     await self.services.channels.typing(frame.order_id, self.role)
+            case messages.Presence():
+                pass  # presence: issue 12 item 1
             case messages.Read():
                 if self._joined(frame.order_id):
                     await self.services.channels.read(frame.order_id, self.role, frame.seq)
@@ -300,11 +305,8 @@ class Session:
         if order is None:
             self.error(ErrorCode.NOT_AUTHORIZED, f"order {order_id!r} is gone")
             return
-        summary = messages.OrderSummary(
-            status=order.status.value, chat=self.services.orders.chat_state(order).value, workflow=order.workflow.value
-        )
         joined = messages.Joined(
-            order_id=order_id, order=summary, history=history, last_seq=last_seq,
+            order_id=order_id, order=self.services.orders.summary(order), history=history, last_seq=last_seq,
             history_lost=after > last_seq,
         )
         await self.ws.send_text(messages.encode(joined).decode())

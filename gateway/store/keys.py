@@ -10,7 +10,7 @@ def order_tag(order_id: str) -> str:
 
 
 class OrderKeys:
-    __slots__ = ("rec", "history", "clients", "texts", "owed")
+    __slots__ = ("rec", "history", "clients", "texts", "owed", "presence", "read")
 
     def __init__(self, order_id: str) -> None:
         tag = order_tag(order_id)
@@ -19,9 +19,11 @@ class OrderKeys:
         self.clients = f"{tag}:clients"  # "<sender>:<client_id>" -> seq
         self.texts = f"{tag}:texts"  # seq -> SMS state
         self.owed = f"{tag}:owed"  # the outbox: job id -> kind + "\n" + payload (jobs/debts.py)
+        self.presence = f"{tag}:presence"  # customer socket id -> lease end (ms, Redis time)
+        self.read = f"{tag}:read"  # the highest seq the customer read on the page
 
     def all(self) -> tuple[str, ...]:
-        return (self.rec, self.history, self.clients, self.texts, self.owed)
+        return (self.rec, self.history, self.clients, self.texts, self.owed, self.presence, self.read)
 
 
 def phone_orders(phone: str) -> str:

@@ -17,7 +17,7 @@ import websockets
 from support.app_server import OPERATOR_KEY, RETAILER_KEY, auth, base_config
 from support.callback_receiver import CallbackReceiver
 from support.fake_twilio import FakeTwilio
-from support.gateway_process import GatewayProcess
+from support.gateway_process import GatewayNode
 from support.redis_server import RedisServer
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.slow]
@@ -29,7 +29,7 @@ LEASE_OUT = 90.0  # a job a dead node held is claimed again once its 60 s lease 
 class Node:
     """A gateway process and an HTTP client for it."""
 
-    def __init__(self, process: GatewayProcess) -> None:
+    def __init__(self, process: GatewayNode) -> None:
         self.process = process
         self.http = httpx.AsyncClient(base_url=process.url, trust_env=False, timeout=FRAME_TIMEOUT)
 
@@ -65,15 +65,15 @@ async def start_node(tmp_path: Path) -> AsyncIterator:
     started: list[Node] = []
 
     async def start(config: dict, name: str) -> Node:
-        node = Node(GatewayProcess(config, tmp_path, name))
-        await node.process.astart()
+        node = Node(GatewayNode(config, tmp_path, name))
+        await node.process.start()
         started.append(node)
         return node
 
     yield start
     for node in started:
         await node.http.aclose()
-        await node.process.astop()
+        await node.process.stop()
 
 
 async def frames_of(ws, kind: str, count: int, timeout: float = FRAME_TIMEOUT) -> list[dict]:
@@ -111,7 +111,7 @@ async def test_every_message_acked_by_a_node_killed_mid_conversation_is_stored_o
         acked.append((await frames_of(shopper, "ack", 1))[0]["client_id"])
     for client_id in list(texts)[8:]:  # in flight when the node dies
         await shopper.send(send(order_id, client_id, texts[client_id]))
-    await node_a.process.akill()
+    await node_a.process.kill()
     try:  # what was acked before the kill, still buffered on our side
         while True:
             frame = json.loads(await asyncio.wait_for(shopper.recv(), 1))
@@ -164,7 +164,7 @@ async def test_jobs_a_killed_node_held_are_run_by_another_once_their_lease_ends(
     await node_a.picking_order(order_id)
     await fake_twilio.wait_for_held(1, timeout=FRAME_TIMEOUT)
     first = (await callback_receiver.wait_for(1, timeout=FRAME_TIMEOUT))[0]
-    await node_a.process.akill()
+    await node_a.process.kill()
     fake_twilio.release_answers()  # its answer goes to a dead node
     callback_receiver.release()
 

@@ -16,7 +16,7 @@ import websockets
 from prometheus_client.parser import text_string_to_metric_families
 
 from support.app_server import OPERATOR_KEY, RETAILER_KEY, auth, base_config
-from support.gateway_process import GatewayProcess
+from support.gateway_process import GatewayNode
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.slow]
 
@@ -67,7 +67,7 @@ class Tally:
 
 
 async def pair(
-    node: GatewayProcess, order_id: str, tokens: tuple[str, str], until: float, tally: Tally, turns: asyncio.Semaphore
+    node: GatewayNode, order_id: str, tokens: tuple[str, str], until: float, tally: Tally, turns: asyncio.Semaphore
 ) -> None:
     """Connects both sides of one order, chats, drops both, and again, until `until`. Each
     acked message must reach the other side; each rejoin resumes after the last seq seen."""
@@ -103,8 +103,8 @@ async def pair(
 
 async def test_a_thousand_sockets_joining_chatting_and_dropping_leave_nothing_behind(redis_url, tmp_path):
     config = base_config(gateway={"redis_url": redis_url}, limits={"chat_per_second": 1000})
-    node = GatewayProcess(config, tmp_path, "soak")
-    await node.astart()
+    node = GatewayNode(config, tmp_path, "soak")
+    await node.start()
     try:
         async with httpx.AsyncClient(base_url=node.url, trust_env=False, timeout=FRAME_TIMEOUT) as http:
             before = gauges((await http.get("/metrics")).text)
@@ -161,4 +161,4 @@ async def test_a_thousand_sockets_joining_chatting_and_dropping_leave_nothing_be
         assert after.get("gateway_websocket_connections{role=shopper}", 0) == 0, figures
         assert after["gateway_asyncio_tasks"] <= before["gateway_asyncio_tasks"] + 2, figures
     finally:
-        await node.astop()
+        await node.stop()

@@ -26,7 +26,7 @@ READY = "Ready to accept connections"
 START_TIMEOUT = 10.0
 
 
-def free_port() -> int:
+def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -37,7 +37,7 @@ class RedisServer:
     port and data directory."""
 
     def __init__(self, directory: Path, *, appendonly: bool, fsync_always: bool = False) -> None:
-        self.port = free_port()
+        self.port = _free_port()
         self.directory = directory
         self._appendonly = appendonly
         self._fsync = "always" if fsync_always else "everysec"
