@@ -20,7 +20,7 @@ from support.fake_twilio import FakeTwilio
 from support.gateway_process import GatewayNode
 from support.redis_server import RedisServer
 
-pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.slow]
+pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(300)]
 
 FRAME_TIMEOUT = 10.0
 LEASE_OUT = 90.0  # a job a dead node held is claimed again once its 60 s lease ends

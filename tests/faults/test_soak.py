@@ -18,7 +18,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from support.app_server import OPERATOR_KEY, RETAILER_KEY, auth, base_config
 from support.gateway_process import GatewayNode
 
-pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.slow]
+pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(300)]
 
 PAIRS = 500  # a shopper and a customer socket per order: 1,000 sockets
 CHURN = 60.0  # seconds of joining, chatting and dropping
@@ -57,6 +57,17 @@ async def recv_type(ws, kind: str, predicate=lambda frame: True) -> dict:
                 return frame
 
     return await asyncio.wait_for(read(), FRAME_TIMEOUT)
+
+
+async def settled(http: httpx.AsyncClient, tasks: float, within: float = 15.0) -> dict[str, float]:
+    """The node's gauges once its task count is down to `tasks` (the last sockets' handlers
+    finish after their clients have gone), or as they are after `within` seconds."""
+    deadline = time.monotonic() + within
+    while True:
+        found = gauges((await http.get("/metrics")).text)
+        if found["gateway_asyncio_tasks"] <= tasks or time.monotonic() > deadline:
+            return found
+        await asyncio.sleep(0.2)  # a polling period: the condition is what is awaited
 
 
 class Tally:
@@ -140,7 +151,7 @@ async def test_a_thousand_sockets_joining_chatting_and_dropping_leave_nothing_be
                 await asyncio.wait_for(pairs, CHURN + 4 * FRAME_TIMEOUT)
             finally:
                 sampler.cancel()
-            after = gauges((await http.get("/metrics")).text)
+            after = await settled(http, before["gateway_asyncio_tasks"] + 2)
             final_rss = rss_mb(node.pid)
 
         steady = [(at, rss) for at, rss, _ in samples if at >= WARM_UP]
