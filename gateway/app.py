@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
+from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.endpoints.api import OrdersAPI
@@ -59,7 +61,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Starl
         exception_handlers=HANDLERS,
     )
     app.add_middleware(CrossOrigin, origins=settings.gateway.allowed_origins, paths=CORS_PATHS)
-    app.add_middleware(_CountResponses, metrics=services.metrics)
+    app.add_middleware(_Measure, metrics=services.metrics, routes=app.routes)
     return app
 
 
@@ -70,21 +72,34 @@ async def _sweep(store: MemoryOrderStore, log: MemoryChatLog) -> None:
         log.sweep()
 
 
-class _CountResponses:
-    """Counts HTTP responses by status for /metrics (pure ASGI, so WebSockets pass untouched)."""
+class _Measure:
+    """Counts HTTP responses by status and times them by route template, for /metrics (pure
+    ASGI, so WebSockets pass untouched). The template, never the path: a path holds order ids."""
 
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+    def __init__(self, app: ASGIApp, metrics: Metrics, routes: list[BaseRoute]) -> None:
         self.app = app
         self.metrics = metrics
+        # The router leaves the matched endpoint in the scope; this names it by its template.
+        self.templates: dict[object, str] = {}
+        for route in routes:
+            if isinstance(route, Route):
+                self.templates[route.endpoint] = route.path
+            elif isinstance(route, Mount):
+                self.templates[route.app] = route.path + "/{path}"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        started = time.perf_counter()
 
         async def counting_send(message: Message) -> None:
             if message["type"] == "http.response.start":
                 self.metrics.http.labels(str(message["status"])).inc()
             await send(message)
 
-        await self.app(scope, receive, counting_send)
+        try:
+            await self.app(scope, receive, counting_send)
+        finally:
+            route = self.templates.get(scope.get("endpoint"), "unmatched")
+            self.metrics.http_seconds.labels(route, scope["method"]).observe(time.perf_counter() - started)

@@ -22,6 +22,7 @@ from gateway.metrics import Metrics
 from gateway.orders import Orders
 from gateway.settings import Settings
 from gateway.sms.base import SMSTransport
+from gateway.sms.timed import TimedTransport
 from gateway.store.base import OrderStore
 from gateway.texting import Texter
 from gateway.tokens import Tokens
@@ -100,7 +101,8 @@ class Services:
         metrics = Metrics()
         tokens = Tokens(settings.gateway.secret)
         texts_due, callbacks_due = Doorbell(), Doorbell()
-        texter = Texter(settings, store, chat_log, jobs, sms, metrics, clock=clock, on_put=texts_due.ring)
+        timed = TimedTransport(sms, metrics)  # the parts start and close `sms` itself
+        texter = Texter(settings, store, chat_log, jobs, timed, metrics, clock=clock, on_put=texts_due.ring)
         callbacks = Callbacks(settings, jobs, metrics, clock=clock, on_put=callbacks_due.ring)
         orders = Orders(settings, store, channels, tokens, texter, metrics, callbacks=callbacks, clock=clock)
         chat = Chat(chat_log, texter, metrics, clock=clock)
