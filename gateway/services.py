@@ -18,6 +18,9 @@ from gateway.hub import Hub
 from gateway.inbound import Inbound
 from gateway.jobs.base import JobQueue
 from gateway.jobs.worker import Doorbell, Worker
+from gateway.media.base import MediaStore
+from gateway.media.photos import Photos
+from gateway.media.urls import MediaLinks
 from gateway.metrics import Metrics
 from gateway.orders import Orders
 from gateway.settings import Settings
@@ -37,6 +40,9 @@ class Services:
     monotonic: Callable[[], float]  # intervals: rate limits
     store: OrderStore
     chat_log: ChatLog
+    media: MediaStore
+    media_links: MediaLinks
+    photos: Photos
     broker: Broker
     channels: OrderChannels
     jobs: JobQueue
@@ -71,6 +77,7 @@ class Services:
             from gateway.broker.memory import MemoryBroker
             from gateway.chatlog.memory import MemoryChatLog
             from gateway.jobs.memory import MemoryJobQueue
+            from gateway.media.memory import MemoryMediaStore
             from gateway.store.memory import MemoryOrderStore
 
             broker = broker or MemoryBroker()
@@ -78,12 +85,14 @@ class Services:
             memory_store = MemoryOrderStore(clock)
             store: OrderStore = memory_store
             chat_log: ChatLog = MemoryChatLog(memory_store, channels)
+            media: MediaStore = MemoryMediaStore(memory_store)
             jobs = jobs or MemoryJobQueue()
             connections: tuple = ()
         else:
             from gateway.broker.redis import RedisBroker
             from gateway.chatlog.redis import RedisChatLog
             from gateway.jobs.redis import RedisJobQueue
+            from gateway.media.redis import RedisMediaStore
             from gateway.redis_connection import SharedClient
             from gateway.store.redis import RedisOrderStore
 
@@ -94,6 +103,7 @@ class Services:
             channels = OrderChannels(broker)
             store = RedisOrderStore(shared.redis)
             chat_log = RedisChatLog(shared.redis)
+            media = RedisMediaStore(shared.redis)
             jobs = jobs or RedisJobQueue(shared.redis)
             connections = (shared,)
         sms = sms or _transport(settings)
@@ -110,6 +120,9 @@ class Services:
             monotonic=monotonic,
             store=store,
             chat_log=chat_log,
+            media=media,
+            media_links=MediaLinks(settings.gateway.secret, settings.gateway.public_base_url),
+            photos=Photos(media),
             broker=broker,
             channels=channels,
             jobs=jobs,
@@ -130,7 +143,7 @@ class Services:
     def parts(self) -> tuple:
         """What the lifespan starts, in this order, and closes in reverse."""
         return (
-            *self.connections, self.broker, self.store, self.jobs, self.sms, self.callbacks,
+            *self.connections, self.broker, self.store, self.media, self.jobs, self.sms, self.callbacks,
             self.text_worker, self.callback_worker,
         )
 

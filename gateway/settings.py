@@ -53,6 +53,7 @@ class GatewaySection(_Section):
 
 class LimitsSection(_Section):
     chat_per_second: float = 20
+    media_bytes: int = 5_000_000  # the largest photo accepted (contract section 10)
 
 
 class SMSSection(_Section):
@@ -256,6 +257,8 @@ def validate(settings: Settings) -> None:
         raise ConfigError("gateway.redis_url", f"expected a redis:// URL, got {gateway.redis_url!r}")
     if settings.limits.chat_per_second < 0:
         raise ConfigError("limits.chat_per_second", "must be 0 (no limit) or more")
+    if settings.limits.media_bytes < 1:
+        raise ConfigError("limits.media_bytes", "must be 1 or more")
     _validate_sms(settings.sms)
     _validate_retailers(settings)
 

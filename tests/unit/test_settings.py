@@ -182,6 +182,7 @@ REFUSALS = [
     ("[gateway]\nredis_url = 'redis://localhost:1'\n", "gateway.secret"),  # nodes must share it
     ("[limits]\nchat_per_second = -1\n", "limits.chat_per_second"),
     ("[limits]\nchat_per_second = 'fast'\n", "limits.chat_per_second"),
+    ("[limits]\nmedia_bytes = 0\n", "limits.media_bytes"),
     ("[sms]\nnumbers = ['5551230001']\n", "sms.numbers[0]"),
     ("[sms]\nnumbers = ['+15005550006', '+1 555 123 0001']\n", "sms.numbers[1]"),
     ("[sms]\nnumbers = []\n", "sms.numbers"),
