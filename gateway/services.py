@@ -109,6 +109,7 @@ class Services:
         sms = sms or _transport(settings)
         metrics = Metrics()
         tokens = Tokens(settings.gateway.secret)
+        media_links = MediaLinks(settings.gateway.secret, settings.gateway.public_base_url)
         texts_due, callbacks_due = Doorbell(), Doorbell()
         texter = Texter(settings, store, chat_log, jobs, sms, metrics, clock=clock, on_put=texts_due.ring)
         callbacks = Callbacks(settings, jobs, metrics, clock=clock, on_put=callbacks_due.ring)
@@ -121,8 +122,8 @@ class Services:
             store=store,
             chat_log=chat_log,
             media=media,
-            media_links=MediaLinks(settings.gateway.secret, settings.gateway.public_base_url),
-            photos=Photos(media),
+            media_links=media_links,
+            photos=Photos(media, media_links),
             broker=broker,
             channels=channels,
             jobs=jobs,

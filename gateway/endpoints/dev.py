@@ -48,6 +48,7 @@ class Text(msgspec.Struct, frozen=True):
     sender: str
     body: str
     at: float
+    media_urls: tuple[str, ...] = ()
 
 
 class DevConsole:
@@ -105,7 +106,7 @@ class DevConsole:
     async def phone_texts(self, request: Request) -> Response:
         after = int_param(request, "after", 0, 0, 2**53)
         entries = await self._phone.wait_since(after, timeout=LONG_POLL_SECONDS)
-        return json_response({"texts": [Text(n=e.n, to=e.to, sender=e.sender, body=e.body, at=e.at) for e in entries]})
+        return json_response({"texts": [Text(n=e.n, to=e.to, sender=e.sender, body=e.body, at=e.at, media_urls=e.media_urls) for e in entries]})
 
     async def phone_reply(self, request: Request) -> Response:
         body = await read_json(request, PhoneReply)

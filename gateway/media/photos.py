@@ -9,7 +9,9 @@ import secrets
 from gateway.media import images
 from gateway.media.base import MediaStore, Photo
 from gateway.media.checks import SNIFF_BYTES, MediaType, content_problem
+from gateway.media.urls import MediaLinks, expiry_for
 from gateway.store.base import OrderNotFound
+from gateway.store.records import MediaRef, OrderRecord
 
 # Photos opened by Pillow at once on this node: each may decode up to images.MAX_PIXELS
 # pixels (~150 MB for RGB), so a burst of uploads waits its turn instead of taking the memory.
@@ -25,8 +27,9 @@ class MediaTooLarge(ValueError):
 
 
 class Photos:
-    def __init__(self, store: MediaStore) -> None:
+    def __init__(self, store: MediaStore, links: MediaLinks) -> None:
         self._store = store
+        self._links = links
         self._decoding = asyncio.Semaphore(DECODING_AT_ONCE)
 
     async def add(self, order_id: str, declared: MediaType, data: bytes) -> Photo:
@@ -46,3 +49,19 @@ class Photos:
         if not await self._store.put(order_id, photo):
             raise OrderNotFound(order_id)
         return photo
+
+    def ref(self, order: OrderRecord, photo: Photo) -> MediaRef:
+        """How a message carries a photo: with a link signed to last as long as the order."""
+        return self._ref(order, photo.id, photo.content_type)
+
+    def _ref(self, order: OrderRecord, media_id: str, content_type: str) -> MediaRef:
+        url = self._links.url(order.id, media_id, expiry_for(order.created_at))
+        return MediaRef(id=media_id, content_type=content_type, url=url)
+
+    async def refs(self, order: OrderRecord, media_ids: list[str]) -> list[MediaRef] | None:
+        """The photos `media_ids` name, in that order, if every one is a photo of this order;
+        None if any is not (another order's, unknown, or purged)."""
+        types = await self._store.types(order.id, media_ids)
+        if len(types) != len(media_ids):
+            return None
+        return [self._ref(order, media_id, types[media_id]) for media_id in media_ids]

@@ -14,6 +14,7 @@ class OutboundSMS(msgspec.Struct, frozen=True):
     sender: str
     body: str
     status_callback: str | None = None  # where the provider reports delivery
+    media_urls: tuple[str, ...] = ()  # photos: an MMS, one public URL each
 
 
 class InboundSMS(msgspec.Struct, frozen=True):

@@ -23,6 +23,7 @@ class OutboxEntry(msgspec.Struct, frozen=True):
     sender: str
     body: str
     at: float
+    media_urls: tuple[str, ...] = ()  # an MMS's photos
 
 
 class ConsoleTransport:
@@ -45,9 +46,12 @@ class ConsoleTransport:
         n = next(self._counter)
         entry = OutboxEntry(
             n=n, sid=f"SMconsole{n:023d}", to=message.to, sender=message.sender,
-            body=message.body, at=time.time(),
+            body=message.body, at=time.time(), media_urls=message.media_urls,
         )
-        log.info("text to %s from %s (%d chars)", mask(message.to), mask(message.sender), len(message.body))
+        log.info(
+            "text to %s from %s (%d chars, %d photos)",
+            mask(message.to), mask(message.sender), len(message.body), len(message.media_urls),
+        )
         async with self._changed:
             self.outbox.append(entry)
             del self.outbox[: -self._keep]

@@ -88,7 +88,11 @@ class TwilioTransport:
     async def send(self, message: OutboundSMS) -> Sent:
         if self._http is None:
             raise RuntimeError("TwilioTransport.send() called before start()")
-        form = {"To": message.to, "From": message.sender, "Body": message.body}
+        form: dict[str, str | list[str]] = {"To": message.to, "From": message.sender}
+        if message.body or not message.media_urls:
+            form["Body"] = message.body  # a photo alone goes without one
+        if message.media_urls:
+            form["MediaUrl"] = list(message.media_urls)  # repeated: one per photo
         if message.status_callback:
             form["StatusCallback"] = message.status_callback
         try:

@@ -51,6 +51,7 @@ class RecordedRequest(msgspec.Struct, frozen=True):
     form: dict[str, str]
     answered: int
     sid: str | None = None  # the Message sid answered with 201
+    media_urls: tuple[str, ...] = ()  # every MediaUrl, in order (the form keeps only the last)
 
 
 class _Failure(msgspec.Struct, frozen=True):
@@ -141,22 +142,26 @@ class FakeTwilio:
         await self.close()
 
     async def _create_message(self, request: Request) -> JSONResponse:
-        form = dict(parse_qsl((await request.body()).decode(), keep_blank_values=True))
+        pairs = parse_qsl((await request.body()).decode(), keep_blank_values=True)
+        form = dict(pairs)
+        media_urls = tuple(value for name, value in pairs if name == "MediaUrl")
         username, password = _basic_auth(request.headers.get("authorization", ""))
         path_sid = request.path_params["account_sid"]
-        response = self._answer(path_sid, username, password, form)
+        response = self._answer(path_sid, username, password, form, len(media_urls))
         sid = msgspec.json.decode(response.body).get("sid")
         async with self._changed:
             self.requests.append(
                 RecordedRequest(
                     account_sid=path_sid, username=username, password=password,
-                    form=form, answered=response.status_code, sid=sid,
+                    form=form, answered=response.status_code, sid=sid, media_urls=media_urls,
                 )
             )
             self._changed.notify_all()
         return response
 
-    def _answer(self, path_sid: str, username: str | None, password: str | None, form: dict) -> JSONResponse:
+    def _answer(
+        self, path_sid: str, username: str | None, password: str | None, form: dict, num_media: int
+    ) -> JSONResponse:
         if (username, password) != (self.account_sid, self.auth_token):
             return _error(401)
         if path_sid != self.account_sid:
@@ -164,9 +169,11 @@ class FakeTwilio:
         if self._failures:
             failure = self._failures.popleft()
             return _error(failure.status, failure.code, failure.message)
-        for field, code in (("To", 21604), ("From", 21603), ("Body", 21602)):
+        for field, code in (("To", 21604), ("From", 21603)):
             if not form.get(field):
                 return _error(400, code, f"A '{field}' parameter is required.")
+        if not form.get("Body") and not form.get("MediaUrl"):
+            return _error(400, 21602, "Message body is required.")  # a photo alone needs none
         sid = "SM" + secrets.token_hex(16)
         now = formatdate(usegmt=True)
         return JSONResponse(
@@ -175,11 +182,11 @@ class FakeTwilio:
                 "account_sid": self.account_sid,
                 "to": form["To"],
                 "from": form["From"],
-                "body": form["Body"],
+                "body": form.get("Body", ""),
                 "status": "queued",
                 "direction": "outbound-api",
                 "num_segments": "1",
-                "num_media": "0",
+                "num_media": str(num_media),
                 "api_version": API_VERSION,
                 "date_created": now,
                 "date_updated": now,
