@@ -50,11 +50,8 @@ class Photos:
             raise OrderNotFound(order_id)
         return photo
 
-    def ref(self, order: OrderRecord, photo: Photo) -> MediaRef:
+    def ref_of(self, order: OrderRecord, media_id: str, content_type: str) -> MediaRef:
         """How a message carries a photo: with a link signed to last as long as the order."""
-        return self._ref(order, photo.id, photo.content_type)
-
-    def _ref(self, order: OrderRecord, media_id: str, content_type: str) -> MediaRef:
         url = self._links.url(order.id, media_id, expiry_for(order.created_at))
         return MediaRef(id=media_id, content_type=content_type, url=url)
 
@@ -64,4 +61,4 @@ class Photos:
         types = await self._store.types(order.id, media_ids)
         if len(types) != len(media_ids):
             return None
-        return [self._ref(order, media_id, types[media_id]) for media_id in media_ids]
+        return [self.ref_of(order, media_id, types[media_id]) for media_id in media_ids]

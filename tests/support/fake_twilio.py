@@ -22,7 +22,7 @@ import msgspec
 import pytest
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from support.serving import serving
@@ -54,6 +54,21 @@ class RecordedRequest(msgspec.Struct, frozen=True):
     media_urls: tuple[str, ...] = ()  # every MediaUrl, in order (the form keeps only the last)
 
 
+class MediaRequest(msgspec.Struct, frozen=True):
+    """One GET of a media URL as a fake host saw it."""
+
+    path: str
+    authorization: str | None
+    answered: int
+
+
+class _Media(msgspec.Struct):
+    content_type: str
+    data: bytes
+    redirect_to: str | None = None  # answer with a redirect there instead
+    held: bool = False  # answer 503 (Twilio still storing it) until released
+
+
 class _Failure(msgspec.Struct, frozen=True):
     status: int
     code: int | None
@@ -72,13 +87,20 @@ class FakeTwilio:
         self._failures: collections.deque[_Failure] = collections.deque()
         self._changed = asyncio.Condition()
         self._serving = contextlib.AsyncExitStack()
+        self._media: dict[str, _Media] = {}
+        self.media_requests: list[MediaRequest] = []
         self.app = Starlette(
             routes=[
                 Route(
                     f"/{API_VERSION}/Accounts/{{account_sid}}/Messages.json",
                     self._create_message,
                     methods=["POST"],
-                )
+                ),
+                Route(
+                    f"/{API_VERSION}/Accounts/{{account_sid}}/Messages/{{message_sid}}/Media/{{media_sid}}",
+                    self._get_media,
+                    methods=["GET"],
+                ),
             ]
         )
 
@@ -118,6 +140,43 @@ class FakeTwilio:
                     f"{[request.answered for request in self.requests]}"
                 ) from None
         return list(self.requests)
+
+    def add_media(
+        self, data: bytes, content_type: str, *, redirect_to: str | None = None, held: bool = False
+    ) -> str:
+        """A photo of an inbound MMS, as Twilio keeps it: its MediaUrl, answered only with the
+        account's Basic auth, with the bytes or (as Twilio does) a redirect to storage."""
+        path = f"/{API_VERSION}/Accounts/{self.account_sid}/Messages/MM{secrets.token_hex(16)}/Media/ME{secrets.token_hex(16)}"
+        self._media[path] = _Media(content_type=content_type, data=data, redirect_to=redirect_to, held=held)
+        return self.base_url + path
+
+    def release(self, url: str) -> None:
+        """A held photo is served from now on."""
+        self._media[url.removeprefix(self.base_url)].held = False
+
+    async def wait_for_media_requests(self, n: int, timeout: float = 5) -> list[MediaRequest]:
+        await self.wait_for(lambda: len(self.media_requests) >= n, timeout)
+        return list(self.media_requests)
+
+    async def _get_media(self, request: Request) -> Response:
+        username, password = _basic_auth(request.headers.get("authorization", ""))
+        item = self._media.get(request.url.path)
+        if (username, password) != (self.account_sid, self.auth_token):
+            response: Response = _error(401)
+        elif item is None:
+            response = _error(404)
+        elif item.held:
+            response = _error(503)
+        elif item.redirect_to is not None:
+            response = RedirectResponse(item.redirect_to, status_code=307)
+        else:
+            response = Response(item.data, media_type=item.content_type)
+        async with self._changed:
+            self.media_requests.append(
+                MediaRequest(request.url.path, request.headers.get("authorization"), response.status_code)
+            )
+            self._changed.notify_all()
+        return response
 
     def sms_config(self) -> dict[str, str]:
         """The gateway's [sms] section for texting through this fake."""
@@ -229,6 +288,61 @@ def _basic_auth(header: str) -> tuple[str | None, str | None]:
 async def fake_twilio() -> AsyncIterator[FakeTwilio]:
     async with FakeTwilio() as fake:
         yield fake
+
+
+class FakeHost:
+    """Another web host: Twilio's media storage (a redirect's target), or a host an MMS names
+    that the gateway must never contact. Records every request it gets."""
+
+    def __init__(self) -> None:
+        self.base_url = ""
+        self.requests: list[MediaRequest] = []
+        self._files: dict[str, tuple[str, bytes]] = {}
+        self._serving = contextlib.AsyncExitStack()
+        self.app = Starlette(routes=[Route("/{path:path}", self._get, methods=["GET"])])
+
+    def put(self, data: bytes, content_type: str) -> str:
+        path = f"/files/{secrets.token_hex(8)}"
+        self._files[path] = (content_type, data)
+        return self.base_url + path
+
+    def redirect_loop(self) -> str:
+        """A URL that redirects to itself, for ever."""
+        return self.base_url + "/loop"
+
+    async def _get(self, request: Request) -> Response:
+        found = self._files.get(request.url.path)
+        if request.url.path == "/loop":
+            response: Response = RedirectResponse(self.redirect_loop(), status_code=302)
+        elif found is None:
+            response = Response(status_code=404)
+        else:
+            response = Response(found[1], media_type=found[0])
+        self.requests.append(MediaRequest(request.url.path, request.headers.get("authorization"), response.status_code))
+        return response
+
+    async def __aenter__(self) -> FakeHost:
+        # "localhost", not 127.0.0.1: another host name than the fake Twilio's, not only another port.
+        url = await self._serving.enter_async_context(serving(self.app, lifespan="off"))
+        self.base_url = url.replace("127.0.0.1", "localhost")
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self._serving.aclose()
+
+
+@pytest.fixture
+async def media_storage() -> AsyncIterator[FakeHost]:
+    """Where the fake Twilio's media URLs may redirect to (Twilio's storage is another host)."""
+    async with FakeHost() as host:
+        yield host
+
+
+@pytest.fixture
+async def elsewhere() -> AsyncIterator[FakeHost]:
+    """A host no MediaUrl may make the gateway contact."""
+    async with FakeHost() as host:
+        yield host
 
 
 # Prism ---------------------------------------------------------------------------------------
