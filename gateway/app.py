@@ -15,6 +15,7 @@ from gateway.endpoints.dev import DevConsole
 from gateway.endpoints.errors import HANDLERS
 from gateway.endpoints.health import Health
 from gateway.endpoints.media import MediaEndpoints
+from gateway.endpoints.openapi import OpenAPI
 from gateway.endpoints.pages import Pages
 from gateway.endpoints.twilio import TwilioWebhooks
 from gateway.metrics import Metrics
@@ -45,7 +46,10 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Starl
                 stack.callback(sweeper.cancel)
             yield
 
-    endpoints = [Health(services), OrdersAPI(services), ChatSockets(services), TwilioWebhooks(services), Pages(services)]
+    endpoints = [
+        Health(services), OrdersAPI(services), OpenAPI(settings), ChatSockets(services), TwilioWebhooks(services),
+        Pages(services),
+    ]
     endpoints.append(MediaEndpoints(services))
     if settings.sms.provider == "console" and isinstance(services.sms, ConsoleTransport):
         endpoints.append(DevConsole(services, services.sms))
