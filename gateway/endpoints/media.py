@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -16,6 +15,7 @@ from gateway.media.checks import MediaType, declared_type
 from gateway.media.photos import MediaTooLarge, UnsupportedMedia
 from gateway.media.urls import LinkError
 from gateway.policy.chat import Role, may_join, send_error
+from gateway.schemas import MediaUploaded
 from gateway.store.records import OrderRecord
 
 if TYPE_CHECKING:
@@ -29,12 +29,6 @@ SERVED_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; sandbox",
 }
 ACCEPTED = ", ".join(t.value for t in MediaType)
-
-
-class Uploaded(msgspec.Struct, frozen=True):
-    media_id: str
-    content_type: str
-    bytes: int
 
 
 class MediaEndpoints:
@@ -86,7 +80,7 @@ class MediaEndpoints:
             raise ApiError(415, "unsupported_media_type", str(exc)) from None
         except MediaTooLarge as exc:
             raise ApiError(413, "too_large", str(exc)) from None
-        return json_response(Uploaded(media_id=photo.id, content_type=photo.content_type, bytes=len(photo.data)), 201)
+        return json_response(MediaUploaded(media_id=photo.id, content_type=photo.content_type, bytes=len(photo.data)), 201)
 
     @staticmethod
     async def _read_capped(request: Request, cap: int) -> bytes:
