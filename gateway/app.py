@@ -10,8 +10,11 @@ from starlette.applications import Starlette
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.endpoints.api import OrdersAPI
+from gateway.endpoints.brand import Brand
 from gateway.endpoints.chat import ChatSockets
+from gateway.endpoints.cors import CrossOrigin
 from gateway.endpoints.dev import DevConsole
+from gateway.endpoints.embed import CORS_PATHS, Embed
 from gateway.endpoints.errors import HANDLERS
 from gateway.endpoints.health import Health
 from gateway.endpoints.media import MediaEndpoints
@@ -48,7 +51,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Starl
 
     endpoints = [
         Health(services), OrdersAPI(services), OpenAPI(settings), ChatSockets(services), TwilioWebhooks(services),
-        Pages(services),
+        Pages(services), Brand(settings), Embed(services),
     ]
     endpoints.append(MediaEndpoints(services))
     if settings.sms.provider == "console" and isinstance(services.sms, ConsoleTransport):
@@ -58,6 +61,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Starl
         lifespan=lifespan,
         exception_handlers=HANDLERS,
     )
+    app.add_middleware(CrossOrigin, origins=settings.gateway.allowed_origins, paths=CORS_PATHS)
     app.add_middleware(_CountResponses, metrics=services.metrics)
     return app
 

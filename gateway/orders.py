@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import msgspec
 
-from gateway import phones
+from gateway import messages, phones
 from gateway.channels import OrderChannels
 from gateway.clock import parse_iso
 from gateway.metrics import Metrics
@@ -82,6 +82,13 @@ class Orders:
     def status_url(self, order: OrderRecord) -> str:
         token = self._tokens.customer(order.id, order.created_at)
         return f"{self._settings.gateway.public_base_url}/orders/{order.id}?token={token}"
+
+    def summary(self, order: OrderRecord) -> messages.OrderSummary:
+        """The order as a socket's `joined` frame shows it."""
+        return messages.OrderSummary(
+            status=order.status.value, chat=self.chat_state(order).value, workflow=order.workflow.value,
+            shopper=_shopper_name(order),
+        )
 
     def view(self, order: OrderRecord) -> OrderView:
         return OrderView(
@@ -159,7 +166,7 @@ class Orders:
         def change(record: OrderRecord):
             transition = on_event(record.status, record.seen_event_ids(), body.event_id, body.event_name)
             if transition.repeated:
-                return None, (False, record, None)
+                return None, (False, record, None, False)
             event = EventRecord(
                 event_id=body.event_id, event_name=body.event_name, occurred_at=body.occurred_at,
                 received_at=now, applied=transition.applied,
@@ -174,15 +181,20 @@ class Orders:
                 shopper=shopper,
                 closed_at=now if transition.status in FINAL and transition.applied else record.closed_at,
             )
-            return updated, (transition.applied, updated, event)
+            return updated, (transition.applied, updated, event, shopper != record.shopper)
 
-        applied, updated, event = await self._store.update_order(order_id, change)
+        applied, updated, event, new_shopper = await self._store.update_order(order_id, change)
         if applied:
             await self._announce(updated, event)
+        elif new_shopper:  # an event that does not move the order may still assign its shopper
+            await self._publish_status(updated)
         return EventResult(applied=applied, status=updated.status.value)
 
+    async def _publish_status(self, order: OrderRecord) -> None:
+        await self._channels.status(order.id, order.status.value, self.chat_state(order).value, _shopper_name(order))
+
     async def _announce(self, order: OrderRecord, event: EventRecord) -> None:
-        await self._channels.status(order.id, order.status.value, self.chat_state(order).value)
+        await self._publish_status(order)
         await self._texter.notify(order, event.event_name, event.event_id, self.status_url(order))
         if self._callbacks is not None:
             await self._callbacks.enqueue(order, event)
@@ -210,3 +222,7 @@ class Orders:
         if isinstance(decided, ConsentRefused):
             raise ConsentRefusedError(decided)
         return SMSView(opt_in=decided.opt_in, source=decided.source.value)
+
+
+def _shopper_name(order: OrderRecord) -> messages.ShopperName | None:
+    return messages.ShopperName(name=order.shopper.name) if order.shopper else None

@@ -162,6 +162,8 @@ class Session:
             case messages.Typing():
                 if self._joined(frame.order_id):
                     await self.services.channels.typing(frame.order_id, self.role)
+            case messages.Presence():
+                pass  # presence: issue 12 item 1
             case messages.Read():
                 if self._joined(frame.order_id):
                     await self.services.channels.read(frame.order_id, self.role, frame.seq)
@@ -294,11 +296,8 @@ class Session:
         if order is None:
             self.error(ErrorCode.NOT_AUTHORIZED, f"order {order_id!r} is gone")
             return
-        summary = messages.OrderSummary(
-            status=order.status.value, chat=self.services.orders.chat_state(order).value, workflow=order.workflow.value
-        )
         joined = messages.Joined(
-            order_id=order_id, order=summary, history=history, last_seq=last_seq,
+            order_id=order_id, order=self.services.orders.summary(order), history=history, last_seq=last_seq,
             history_lost=after > last_seq,
         )
         await self.ws.send_text(messages.encode(joined).decode())

@@ -71,6 +71,8 @@ class Retailer(_Section):
     callback_url: str = ""
     callback_secret: str = ""
     templates: dict[str, str] = {}
+    brand_color: str = ""  # "#0a7d4f": the page's accent colour
+    logo_url: str = ""  # https URL of a logo shown on the page
 
 
 class Settings(_Section):

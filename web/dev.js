@@ -1,6 +1,7 @@
 // /dev (console mode only): a demo order, its shopper's console and its customer's phone.
 
-import { Outbox, ReconnectingSocket, clock, socketUrl } from "./socket.js";
+import { Outbox, ReconnectingSocket, socketUrl } from "./socket.js";
+import { clock } from "./time.js";
 
 const $ = (id) => document.getElementById(id);
 const STORAGE_KEY = "gateway-dev-demo";

@@ -1,14 +1,17 @@
 // A WebSocket to the gateway that comes back by itself, and the sends it owes the server.
-// Shared by the Order Status page (order.js) and the /dev shopper console (dev.js).
+// Shared by the Order Status page and <order-chat> (orderchat.js) and the /dev shopper console
+// (dev.js).
 
 const FIRST_DELAY_MS = 500;
 const MAX_DELAY_MS = 10_000;
 const PING_EVERY_MS = 25_000;
 
-/** Same origin as the page, ws: or wss: to match its scheme. */
-export function socketUrl(path, token) {
-  const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-  return `${scheme}//${location.host}${path}?token=${encodeURIComponent(token)}`;
+/** `path` under `base` (the page's origin by default), ws: or wss: to match its scheme. */
+export function socketUrl(path, token, base = location.origin) {
+  const url = new URL(path, base);
+  url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+  url.search = `?token=${encodeURIComponent(token)}`;
+  return url.href;
 }
 
 /**
@@ -138,11 +141,4 @@ export function newClientId() {
   if (typeof crypto.randomUUID === "function") return crypto.randomUUID();
   const bytes = crypto.getRandomValues(new Uint8Array(16));
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-/** "10:42" in the reader's locale, from an RFC 3339 time or unix seconds. */
-export function clock(at) {
-  const date = typeof at === "number" ? new Date(at * 1000) : new Date(at);
-  if (Number.isNaN(date.getTime())) return "";
-  return date.toLocaleTimeString([], { hour: "numeric", minute: "2-digit" });
 }
