@@ -5,6 +5,7 @@ on SMS a shopper's photos go as MMS."""
 from __future__ import annotations
 
 import json
+import uuid
 from urllib.parse import urlsplit
 
 import pytest
@@ -136,3 +137,22 @@ async def test_mms_through_twilio_carries_one_media_url_per_photo_and_gets_recei
         for url in mms.media_urls:  # what Twilio fetches: under public_url, served to anyone with it
             assert urlsplit(url).netloc == urlsplit(gateway.url).netloc
             assert (await gateway.http.get(url)).status_code == 200
+
+
+async def test_a_photo_sent_on_one_node_reaches_and_is_served_on_another(redis_url: str) -> None:
+    config = base_config(gateway={"redis_url": redis_url})
+    async with running_gateway(config) as node_a, running_gateway(config) as node_b:
+        order_id = f"o-{uuid.uuid4().hex[:12]}"
+        view = await node_a.picking_order(order_id)
+        shopper = await node_a.connect("shopper", await node_a.shopper_token())
+        customer = await node_b.connect("customer", view["customer_token"])
+        await join(shopper, order_id)
+        await join(customer, order_id)
+        photo = await upload(node_a, order_id, await node_a.shopper_token(), png(), "image/png")
+        await send(shopper, order_id, "s1", "From node A", [photo["media_id"]])
+        got = (await frame_of(customer, "message"))["message"]
+        assert [m["id"] for m in got["media"]] == [photo["media_id"]]
+        served = await node_b.http.get(got["media"][0]["url"].replace(node_a.url, node_b.url))
+        assert (served.status_code, served.content) == (200, png())
+        again = await node_b.connect("customer", view["customer_token"])
+        assert (await join(again, order_id, after=0))["history"] == [got]
