@@ -180,7 +180,7 @@ class Callbacks:
             log.warning(
                 "callback given up after %d attempts over %.0fs: order %s event %s retailer %s (%s)",
                 job.attempts, self._clock() - job.first_at, sent.event_metadata.order_id,
-                sent.event_id, delivery.retailer, problem,
+                sent.event_id, delivery.retailer, problem, extra={"order_id": sent.event_metadata.order_id},
             )
             return None
         after = self._backoff(job.attempts)

@@ -54,7 +54,7 @@ class Inbound:
         if not await self._store.first_sight(f"inbound:{sms.sid}", SEEN_TTL):
             self._metrics.inbound_texts.labels("duplicate").inc()
             return []
-        phone = phones.normalize(sms.phone)
+        phone = phones.normalize(sms.phone, self._settings.sms.default_region)
         if phone is None:
             self._metrics.inbound_texts.labels("ignore").inc()
             return []
@@ -83,7 +83,7 @@ class Inbound:
                 return []
             case InboundAction.HELP:
                 assert order is not None
-                return [templates.render(templates.HELP_TEXT, {"retailer": self._settings.retailer_name(order.retailer)})]
+                return [templates.help_reply(*self._retailer_contact(order))]
             case InboundAction.IGNORE:
                 return []
             case InboundAction.APPEND | InboundAction.KEEP:
@@ -95,9 +95,11 @@ class Inbound:
                 await self._append(order, sms)
                 if not await self._mark_replied(order.id, decision.reply_state.value):
                     return []  # another node replied first
-                reply = templates.POLITE_REPLIES[decision.reply_state.value]
-                return [templates.render(reply, {"retailer": self._settings.retailer_name(order.retailer)})]
+                return [templates.polite_reply(decision.reply_state.value, *self._retailer_contact(order))]
         return []
+
+    def _retailer_contact(self, order: OrderRecord) -> tuple[str, str]:
+        return self._settings.retailer_name(order.retailer), self._settings.retailer_support(order.retailer)
 
     async def _route(self, phone: str, sender: str) -> OrderRecord | None:
         """The order this text is about (policy.routing.route_inbound)."""

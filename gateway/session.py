@@ -145,7 +145,10 @@ class Session:
                 self.error(ErrorCode.UNAVAILABLE, "the gateway cannot reach its store; try again", client_id)
             except Exception:
                 # A bug or an unexpected store answer: this frame fails, the socket does not.
-                log.exception("could not handle a %s frame", type(frame).__name__)
+                log.exception(
+                    "could not handle a %s frame", type(frame).__name__,
+                    extra={"order_id": getattr(frame, "order_id", None)},
+                )
                 client_id = getattr(frame, "client_id", None)
                 self.error(ErrorCode.UNAVAILABLE, "the gateway could not handle that frame; try again", client_id)
 

@@ -80,12 +80,16 @@ class Texter:
             "status_url": status_url,
             "order_id": order.id,
             "sender_number": order.sender,
+            "support": self._settings.retailer_support(order.retailer),
         }
         return templates.render(template, values)[: templates.MAX_SMS]
 
     async def notify(self, order: OrderRecord, event_name: str, event_id: str, status_url: str) -> None:
         """Queues the status text for an applied event, if the retailer's templates have one."""
-        template = templates.template_for(event_name, self._settings.retailer_templates(order.retailer))
+        retailer = order.retailer
+        template = templates.template_for(
+            event_name, self._settings.retailer_templates(retailer), self._settings.retailer_support(retailer)
+        )
         if not template or not await self._may_text(order):
             return
         job = TextJob(order_id=order.id, body=self.render(order, template, status_url))
@@ -135,11 +139,11 @@ class Texter:
 
     async def _failed(self, order: OrderRecord, text: TextJob, job: Job, exc: SendFailed) -> Retry | None:
         if exc.retryable and self._clock() - job.first_at < RETRY_FOR:
-            log.warning("text for order %s refused for now (%s); retrying", order.id, exc)
+            log.warning("text for order %s refused for now (%s); retrying", order.id, exc, extra={"order_id": order.id})
             return Retry(after=backoff(job.attempts, 1.0, 120.0))
         log.warning(
             "text for order %s to %s failed for good (code %s): %s",
-            order.id, mask(order.customer_phone), exc.code, exc,
+            order.id, mask(order.customer_phone), exc.code, exc, extra={"order_id": order.id},
         )
         if exc.sender_blocked:
             await self._store.set_blocked(order.customer_phone, order.sender, True)

@@ -5,7 +5,6 @@ CSP needs no inline styles) and its `logo_url`, whose origin the page's CSP allo
 from __future__ import annotations
 
 import html
-import re
 from urllib.parse import urlsplit
 
 from starlette.requests import Request
@@ -15,7 +14,6 @@ from starlette.routing import BaseRoute, Route
 from gateway.endpoints.errors import ApiError
 from gateway.settings import Retailer, Settings
 
-_HEX = re.compile(r"#([0-9a-fA-F]{6}|[0-9a-fA-F]{3})")
 DARK_INK = "#1d2330"  # the page's own ink colour (web/style.css --ink)
 LIGHT_INK = "#ffffff"
 
@@ -25,23 +23,16 @@ def _retailer(settings: Settings, key: str) -> Retailer | None:
 
 
 def brand_color(settings: Settings, retailer: str) -> str | None:
-    """The retailer's accent colour as `#rrggbb`, or None when it has none (or one the page
-    could not use: the config check refuses those at start-up)."""
+    """The retailer's accent colour as `#rrggbb` (start-up refused any other form), or None
+    when it has none."""
     found = _retailer(settings, retailer)
-    match = _HEX.fullmatch(found.brand_color) if found else None
-    if match is None:
-        return None
-    digits = match[1] if len(match[1]) == 6 else "".join(c * 2 for c in match[1])
-    return "#" + digits.lower()
+    return found.brand_color.lower() if found and found.brand_color else None
 
 
 def logo_url(settings: Settings, retailer: str) -> str | None:
-    """The retailer's logo, when it is an https URL (the only kind the page loads)."""
+    """The retailer's logo (an https URL: start-up refuses any other), or None."""
     found = _retailer(settings, retailer)
-    if found is None or not found.logo_url:
-        return None
-    parts = urlsplit(found.logo_url)
-    return found.logo_url if parts.scheme == "https" and parts.hostname else None
+    return found.logo_url if found and found.logo_url else None
 
 
 def logo_origin(settings: Settings, retailer: str) -> str | None:

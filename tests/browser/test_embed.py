@@ -15,7 +15,9 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
-from support.app_server import RunningGateway, base_config, frame_of, join, running_gateway, send_text
+from support.app_server import (
+    OPERATOR_KEY, RunningGateway, auth, base_config, frame_of, join, running_gateway, send_text,
+)
 from support.order_page import ALL_WORDS, DESKTOP, UI_TIMEOUT, screenshot
 from support.serving import listening_socket, serving, url_of
 
@@ -93,7 +95,7 @@ async def test_element_shows_status_and_chat_on_a_retailers_page(shop, page):
     switch = page.get_by_role("switch")
     await switch.click()  # a cross-origin PUT with the token: preflight and all
     await expect(element(page, "#sms-state")).to_have_text("Texts are on.", timeout=UI_TIMEOUT)
-    stored = await gateway.http.get("/v1/orders/emb-b1", headers={"Authorization": "Bearer op-test-key"})
+    stored = await gateway.http.get("/v1/orders/emb-b1", headers=auth(OPERATOR_KEY))
     assert stored.json()["sms"] == {"opt_in": True, "source": "customer"}
     await screenshot(page, "embed-staged-phone")
     await page.set_viewport_size(DESKTOP)

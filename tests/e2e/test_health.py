@@ -2,7 +2,7 @@
 
 import pytest
 
-from support.app_server import frame_of, join, send_text
+from support.app_server import base_config, frame_of, join, running_gateway, send_text
 
 pytestmark = pytest.mark.e2e
 
@@ -50,3 +50,30 @@ async def test_metrics_are_prometheus_text_without_phone_numbers_or_message_text
     secrets = (PHONE, PHONE.lstrip("+"), sender.lstrip("+"), "Secret bananas", "Reply text", view["customer_token"])
     for secret in secrets:
         assert secret not in text, f"{secret!r} leaked into /metrics"
+
+
+@pytest.mark.parametrize(
+    ("headers", "status"),
+    [
+        ({}, 401),
+        ({"Authorization": "Bearer not-the-key"}, 401),
+        ({"Authorization": "Basic bWV0cmljcy1rZXktMDEyMzQ1"}, 401),
+        ({"Authorization": "Bearer metrics-key-012345"}, 200),
+        ({"Authorization": "bearer metrics-key-012345"}, 200),
+    ],
+)
+async def test_metrics_key_guards_metrics(headers, status):
+    async with running_gateway(base_config(gateway={"metrics_key": "metrics-key-012345"})) as gateway:
+        response = await gateway.http.get("/metrics", headers=headers)
+
+        assert response.status_code == status, response.text
+        if status == 401:
+            assert response.json()["error"]["code"] == "unauthorized"
+            assert "gateway_" not in response.text
+        else:
+            assert "# TYPE gateway_http_responses" in response.text
+        assert (await gateway.http.get("/healthz")).status_code == 200  # health stays open
+
+
+async def test_metrics_are_open_without_a_metrics_key(gateway):
+    assert (await gateway.http.get("/metrics")).status_code == 200
