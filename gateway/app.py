@@ -19,6 +19,7 @@ from gateway.endpoints.dev import DevConsole
 from gateway.endpoints.embed import CORS_PATHS, Embed
 from gateway.endpoints.errors import HANDLERS
 from gateway.endpoints.health import Health
+from gateway.endpoints.media import MediaEndpoints
 from gateway.endpoints.openapi import OpenAPI
 from gateway.endpoints.pages import Pages
 from gateway.endpoints.twilio import TwilioWebhooks
@@ -27,6 +28,7 @@ from gateway.services import Services
 from gateway.settings import Settings
 from gateway.sms.console import ConsoleTransport
 from gateway.chatlog.memory import MemoryChatLog
+from gateway.media.memory import MemoryMediaStore
 from gateway.store.memory import MemoryOrderStore
 
 SWEEP_EVERY = 30.0  # seconds between purges of expired data in embedded mode
@@ -45,7 +47,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Starl
                 await part.start()
                 stack.push_async_callback(part.close)
             if isinstance(services.store, MemoryOrderStore) and isinstance(services.chat_log, MemoryChatLog):
-                sweeper = asyncio.create_task(_sweep(services.store, services.chat_log))
+                sweeper = asyncio.create_task(_sweep(services.store, services.chat_log, services.media))
                 stack.callback(sweeper.cancel)
             yield
 
@@ -53,6 +55,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Starl
         Health(services), OrdersAPI(services), OpenAPI(settings), ChatSockets(services), TwilioWebhooks(services),
         Pages(services), Brand(settings), Embed(services),
     ]
+    endpoints.append(MediaEndpoints(services))
     if settings.sms.provider == "console" and isinstance(services.sms, ConsoleTransport):
         endpoints.append(DevConsole(services, services.sms))
     app = Starlette(
@@ -65,11 +68,13 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Starl
     return app
 
 
-async def _sweep(store: MemoryOrderStore, log: MemoryChatLog) -> None:
+async def _sweep(store: MemoryOrderStore, log: MemoryChatLog, media: object) -> None:
     while True:
         await asyncio.sleep(SWEEP_EVERY)
         store.sweep()
         log.sweep()
+        if isinstance(media, MemoryMediaStore):
+            media.sweep()
 
 
 class _Measure:
