@@ -13,7 +13,7 @@ from gateway.jobs.debts import message_text_debt
 from gateway.jobs.outbox import Drainer
 from gateway.metrics import Metrics
 from gateway.policy.chat import Role, Via
-from gateway.store.records import ChatMessage, OrderRecord
+from gateway.store.records import ChatMessage, MediaRef, OrderRecord
 from gateway.texting import Texter
 
 log = logging.getLogger("gateway.chat")
@@ -48,13 +48,15 @@ class Chat:
         text: str,
         client_id: str | None = None,
         *,
+        media: list[MediaRef] | None = None,
         on_stored: Callable[[ChatMessage], None] | None = None,
     ) -> tuple[ChatMessage, bool]:
         """Returns the stored message and whether it is new (False: a retried client_id).
         `on_stored` runs as soon as the message and its debts are stored, before they are
         queued, so a sender's ack does not wait on SMS bookkeeping."""
         draft = ChatMessage(
-            seq=0, id=uuid.uuid4().hex, sender=sender, via=via, text=text, at=iso(self._clock()), client_id=client_id
+            seq=0, id=uuid.uuid4().hex, sender=sender, via=via, text=text, at=iso(self._clock()), client_id=client_id,
+            media=media or None,
         )
         owes = await self._texter.owes(order) if sender is Role.SHOPPER else None
         message, created = await self._log.append(order.id, draft, owes)
@@ -67,7 +69,7 @@ class Chat:
         if owes is not None and owes.text:
             # New: queue the text just written. A retry: queue whatever the order still owes
             # (the node that stored the first attempt may have died before queuing it).
-            debts = [message_text_debt(order.id, message.text, message.seq)] if created else None
+            debts = [message_text_debt(order.id, message.text, message.seq, message.media)] if created else None
             try:
                 await self._drainer.drain(order.id, debts)
             except (ConnectionError, OSError) as exc:

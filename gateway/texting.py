@@ -111,7 +111,7 @@ class Texter:
             await self._record(order.id, text.seq, SMSState.NOT_SENT, reason)
             return None
         message = OutboundSMS(
-            to=order.customer_phone, sender=order.sender, body=text.body,
+            to=order.customer_phone, sender=order.sender, body=text.body, media_urls=tuple(text.media_urls),
             status_callback=f"{self._settings.gateway.public_base_url}/twilio/status",
         )
         try:

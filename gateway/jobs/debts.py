@@ -5,7 +5,11 @@ the outbox, where another node's drainer finds it."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import msgspec
+
+from gateway.store.records import MediaRef
 
 TEXT = "text"  # the job kind of a text to a customer (gateway/texting.py runs it)
 
@@ -21,10 +25,11 @@ class Debt(msgspec.Struct, frozen=True):
 
 class TextJob(msgspec.Struct, frozen=True):
     """A text job's payload. `seq` is last, so a script that numbers a message as it stores
-    it can write the job by splicing its seq in (`text_job_parts`)."""
+    it can write the job by splicing its seq in (`message_text_parts`)."""
 
     order_id: str
     body: str
+    media_urls: list[str] = []  # its photos' signed URLs: sent as MMS
     seq: int | None = None  # the shopper message this carries; None for a notification
 
 
@@ -44,15 +49,16 @@ def text_debt(job: TextJob, job_id: str) -> Debt:
     return Debt(kind=TEXT, id=job_id, payload=encode_text_job(job))
 
 
-def message_text_debt(order_id: str, body: str, seq: int) -> Debt:
-    """The text a shopper message owes its customer."""
-    return text_debt(TextJob(order_id=order_id, body=body, seq=seq), message_text_id(order_id, seq))
+def message_text_debt(order_id: str, body: str, seq: int, media: Sequence[MediaRef] | None = None) -> Debt:
+    """The text (an MMS with its photos) a shopper message owes its customer."""
+    job = TextJob(order_id=order_id, body=body, media_urls=[ref.url for ref in media or ()], seq=seq)
+    return text_debt(job, message_text_id(order_id, seq))
 
 
-def message_text_parts(order_id: str, body: str) -> tuple[bytes, bytes]:
+def message_text_parts(order_id: str, body: str, media: Sequence[MediaRef] | None = None) -> tuple[bytes, bytes]:
     """The id prefix and the payload prefix of a shopper message's text job, for a script
     that appends the seq: id = prefix + seq, payload = payload prefix + seq + "}"."""
-    payload = encode_text_job(TextJob(order_id=order_id, body=body, seq=0))
+    payload = message_text_debt(order_id, body, 0, media).payload
     if not payload.endswith(b',"seq":0}'):
         raise AssertionError(f"expected seq last in a text job, got {payload!r}")
     return message_text_id(order_id, 0)[:-1].encode(), payload[: -len(b"0}")]

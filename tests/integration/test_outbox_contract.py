@@ -10,6 +10,7 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
+import msgspec
 import pytest
 
 from gateway import messages
@@ -21,7 +22,7 @@ from gateway.chatlog.base import ChatLog, Owes
 from gateway.chatlog.memory import MemoryChatLog
 from gateway.chatlog.redis import RedisChatLog
 from gateway.jobs.base import JobQueue
-from gateway.jobs.debts import Debt, message_text_debt
+from gateway.jobs.debts import Debt, decode_text_job, message_text_debt
 from gateway.jobs.memory import MemoryJobQueue
 from gateway.jobs.outbox import GRACE, LEASE, Drainer, Outbox
 from gateway.jobs.redis import RedisJobQueue
@@ -35,7 +36,7 @@ from gateway.sms.base import StatusReport
 from gateway.store.base import OrderStore, Owing
 from gateway.store.keys import OrderKeys
 from gateway.store.memory import MemoryOrderStore
-from gateway.store.records import ChatMessage, OrderRecord, TextRef
+from gateway.store.records import ChatMessage, MediaRef, OrderRecord, TextRef
 from gateway.store.redis import RedisOrderStore
 
 pytestmark = pytest.mark.integration
@@ -124,6 +125,16 @@ async def test_a_shopper_message_its_text_and_its_receipt_are_one_step(rig: Rig)
         messages.MessageFrame(order_id=order.id, message=stored),
         messages.Receipt(order_id=order.id, seq=1, sms="queued"),
     ]
+
+
+async def test_a_message_with_photos_owes_an_mms_of_them(rig: Rig) -> None:
+    order = await new_order(rig)
+    photos = [MediaRef(id="m1", content_type="image/png", url="https://gw.example/media/m1?sig=abc")]
+    message = msgspec.structs.replace(shopper("Is this the one?", "c1"), media=photos)
+    stored, _ = await rig.log.append(order.id, message, Owes(SMSState.QUEUED))
+    [debt] = await rig.outbox.owed(order.id)
+    assert debt == message_text_debt(order.id, "Is this the one?", stored.seq, photos)
+    assert decode_text_job(debt.payload).media_urls == ["https://gw.example/media/m1?sig=abc"]
 
 
 async def test_a_retried_client_id_owes_no_second_text_and_drops_none(rig: Rig) -> None:
