@@ -76,6 +76,10 @@ class RedisJobQueue:
             await pipe.execute()
 
     @_reachable
+    async def depth(self, kind: str) -> int:
+        return int(await self._redis.zcard(self._keys(kind)[0]))
+
+    @_reachable
     async def claim(self, kind: str, now: float, lease: float, limit: int) -> list[Job]:
         if limit <= 0:
             return []
