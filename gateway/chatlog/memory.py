@@ -6,6 +6,7 @@ import msgspec
 
 from gateway import channels
 from gateway.channels import OrderChannels
+from gateway.chatlog.base import Answered, proposal_answer
 from gateway.policy.receipts import SMSState, advances
 from gateway.store.base import OrderNotFound
 from gateway.store.memory import MemoryOrderStore
@@ -48,13 +49,46 @@ class MemoryChatLog:
             raise OrderNotFound(order_id)
         key = (message.sender, message.client_id) if message.client_id is not None else None
         if key is not None and key in log.by_client:
-            return log.by_client[key], False
+            return log.messages[log.by_client[key].seq - 1], False  # as it is now (answered?)
         stored = msgspec.structs.replace(message, seq=len(log.messages) + 1)
         log.messages.append(stored)
         if key is not None:
             log.by_client[key] = stored
         await self._channels.publish(order_id, channels.message_frame(order_id, stored))
         return stored, True
+
+    async def answer(self, order_id: str, message: ChatMessage) -> tuple[ChatMessage | None, Answered]:
+        log = self._log(order_id)
+        if log is None:
+            raise OrderNotFound(order_id)
+        key = (message.sender, message.client_id) if message.client_id is not None else None
+        if key is not None and key in log.by_client:
+            return log.messages[log.by_client[key].seq - 1], Answered.REPEAT
+        assert message.answer is not None
+        index = message.answer.seq - 1
+        target = log.messages[index] if 0 <= index < len(log.messages) else None
+        if target is None or target.proposal is None:
+            return None, Answered.NO_PROPOSAL
+        if target.proposal.answer is not None:
+            return None, Answered.ALREADY
+        # Nothing is awaited until both are stored, so the first answer wins in this process.
+        answer = proposal_answer(message)
+        proposal = msgspec.structs.replace(target.proposal, answer=answer)
+        log.messages[index] = msgspec.structs.replace(target, proposal=proposal)
+        stored = msgspec.structs.replace(message, seq=len(log.messages) + 1)
+        log.messages.append(stored)
+        if key is not None:
+            log.by_client[key] = stored
+        await self._channels.publish(order_id, channels.message_frame(order_id, stored))
+        await self._channels.publish(order_id, channels.proposal_frame(order_id, target.seq, answer))
+        return stored, Answered.NEW
+
+    async def latest_open_proposal(self, order_id: str) -> ChatMessage | None:
+        log = self._log(order_id)
+        for message in reversed(log.messages if log is not None else []):
+            if message.proposal is not None and message.proposal.answer is None:
+                return message
+        return None
 
     async def messages(self, order_id: str, after: int, limit: int) -> list[ChatMessage]:
         log = self._log(order_id)
