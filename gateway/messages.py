@@ -44,7 +44,7 @@ class Propose(_Frame, tag="propose"):
     client_id: ClientId
     item: str
     options: list[str]
-    text: str = ""
+    text: str | None = None  # the shopper's note
     media: list[str] | None = None  # photo ids, as `send` takes them
 
 

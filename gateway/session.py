@@ -229,14 +229,15 @@ class Session:
             return
         if not self._joined(frame.order_id, frame.client_id):
             return
+        note = (frame.text or "").strip()
         refusal = proposal_error(frame.item, frame.options)
-        if refusal is None and len(frame.text) > MAX_TEXT:
-            refusal = Refusal(ErrorCode.TOO_LONG, f"expected at most {MAX_TEXT} characters of text, got {len(frame.text)}")
+        if refusal is None and len(note) > MAX_TEXT:
+            refusal = Refusal(ErrorCode.TOO_LONG, f"expected at most {MAX_TEXT} characters of text, got {len(note)}")
         if refusal is not None:
             self.error(refusal.code, refusal.message, frame.client_id)
             return
         proposal = Proposal(item=frame.item.strip(), options=[option.strip() for option in frame.options])
-        await self._post(frame.order_id, frame.client_id, frame.text.strip(), frame.media or [], proposal)
+        await self._post(frame.order_id, frame.client_id, note, frame.media or [], proposal)
 
     async def _post(
         self, order_id: str, client_id: str, text: str, photo_ids: list[str], proposal: Proposal | None = None

@@ -4,8 +4,6 @@ history, a resume and the messages API show the proposal with it."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from websockets.asyncio.client import ClientConnection
 
@@ -21,22 +19,9 @@ from support.app_server import (
     texts_since,
 )
 from support.images import png
+from support.proposals import MILK, MILK_TEXT, answer, message_from, propose
 
 pytestmark = pytest.mark.e2e
-
-MILK = {"item": "Organic 2% milk", "options": ["Organic whole milk", "Store 2% milk"]}
-MILK_TEXT = "Alex: Organic 2% milk is out. Reply 1 for Organic whole milk, 2 for Store 2% milk, or 0 for no replacement."
-
-
-async def propose(ws: ClientConnection, order_id: str, client_id: str, **fields) -> None:
-    frame = {"type": "propose", "order_id": order_id, "client_id": client_id, **MILK, **fields}
-    await ws.send(json.dumps(frame))
-
-
-async def answer(ws: ClientConnection, order_id: str, client_id: str, seq: int, choice: int) -> None:
-    frame = {"type": "answer", "order_id": order_id, "client_id": client_id, "seq": seq, "choice": choice}
-    await ws.send(json.dumps(frame))
-
 
 async def chat(gateway: RunningGateway, order_id: str, **body) -> tuple[ClientConnection, ClientConnection]:
     """An open order's shopper and customer, both joined."""
@@ -51,13 +36,6 @@ async def chat(gateway: RunningGateway, order_id: str, **body) -> tuple[ClientCo
 async def text_in(gateway: RunningGateway, order_id: str, body: str) -> None:
     order = await gateway.services.store.get_order(order_id)
     assert await gateway.text_in(order.customer_phone, order.sender, body) == []
-
-
-async def message_from(ws: ClientConnection, sender: str) -> dict:
-    """The next message frame's message from `sender` (a socket also hears its own side's)."""
-    while (message := (await frame_of(ws, "message"))["message"])["from"] != sender:
-        pass
-    return message
 
 
 async def transcript(gateway: RunningGateway, order_id: str, key: str = OPERATOR_KEY) -> list[dict]:
@@ -168,7 +146,7 @@ async def test_a_proposal_is_texted_in_its_own_words_with_its_photos(gateway) ->
         headers={**auth(await gateway.shopper_token()), "Content-Type": "image/png"},
     )
     start = last_text_number(gateway.phone)
-    await propose(shopper, "o-texted", "p1", media=[photo.json()["media_id"]])
+    await propose(shopper, "o-texted", "p1", text=None, media=[photo.json()["media_id"]])  # no note: null
     offered = (await frame_of(shopper, "ack"))["message"]
     [text] = await texts_since(gateway.phone, start, 1)
     assert text.body == MILK_TEXT

@@ -12,7 +12,7 @@ import pytest
 from support.app_server import OPERATOR_KEY, auth, base_config, frame_of, join, running_gateway
 from support.fake_twilio import FakeTwilio
 from support.twilio_webhooks import inbound_form, post_signed, twiml_messages
-from test_proposals import MILK_TEXT, answer, message_from, propose
+from support.proposals import MILK_TEXT, answer, message_from, propose
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 

@@ -4,25 +4,20 @@ it says the choice (in a live region) and its buttons are disabled."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from playwright.async_api import Page, expect
 
 from support.app_server import frame_of, join
 from support.order_page import UI_TIMEOUT, open_order
+from support.proposals import propose
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
-
-MILK = {"item": "Organic 2% milk", "options": ["Organic whole milk", "Store 2% milk"]}
-
 
 async def proposed(gateway, order_id: str, client_id: str, **fields):
     """The shopper's socket, once it has proposed; and the proposal's seq."""
     shopper = await gateway.connect("shopper", await gateway.shopper_token())
     await join(shopper, order_id)
-    frame = {"type": "propose", "order_id": order_id, "client_id": client_id, **MILK, **fields}
-    await shopper.send(json.dumps(frame))
+    await propose(shopper, order_id, client_id, **fields)
     return shopper, (await frame_of(shopper, "ack"))["message"]["seq"]
 
 
