@@ -137,6 +137,8 @@ class Receipt(_Frame, tag="receipt"):
     order_id: str
     seq: int
     sms: str
+    # On not_sent, undelivered and failed: why (policy.receipt_reasons); omitted when unknown.
+    reason: str | None = None
 
 
 class ProposalFrame(_Frame, tag="proposal"):
