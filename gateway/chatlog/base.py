@@ -34,10 +34,11 @@ class Owes(msgspec.Struct, frozen=True):
     state: SMSState
     reason: str | None = None
     body: str | None = None  # the text's words when they are not the message's (a proposal's)
+    held_until: float | None = None  # held (contract section 9): texted then at the latest
 
     @property
     def text(self) -> bool:
-        return self.state is SMSState.QUEUED
+        return self.state in (SMSState.QUEUED, SMSState.HELD)
 
     def text_body(self, message: ChatMessage) -> str:
         """What the text of `message` says."""

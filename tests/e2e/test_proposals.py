@@ -140,7 +140,9 @@ async def test_a_digit_answers_the_latest_open_proposal_and_other_texts_are_chat
 
 
 async def test_a_proposal_is_texted_in_its_own_words_with_its_photos(gateway) -> None:
-    shopper, _ = await chat(gateway, "o-texted", sms_opt_in=True)
+    await gateway.picking_order("o-texted", sms_opt_in=True)  # the customer is not on the page
+    shopper = await gateway.connect("shopper", await gateway.shopper_token())
+    await join(shopper, "o-texted")
     photo = await gateway.http.post(
         "/v1/orders/o-texted/media", content=png(),
         headers={**auth(await gateway.shopper_token()), "Content-Type": "image/png"},
