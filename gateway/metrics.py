@@ -30,6 +30,10 @@ class Metrics:
             "gateway_callbacks", "Retailer callback attempts by outcome (delivered, retried, exhausted)",
             ["outcome"], registry=self.registry,
         )
+        self.overloaded = Counter(
+            "gateway_overloaded", "Store commands refused after waiting for capacity (answered overloaded)",
+            registry=self.registry,
+        )
         self.frames = Counter(
             "gateway_ws_errors", "Error frames sent, by code", ["code"], registry=self.registry
         )

@@ -11,6 +11,7 @@ from gateway import callbacks as callbacks_module
 from gateway import texting
 from gateway.broker.base import Broker
 from gateway.callbacks import Callbacks
+from gateway.capacity import Capacity, Refusals
 from gateway.channels import OrderChannels
 from gateway.chat import Chat
 from gateway.chatlog.base import ChatLog
@@ -63,10 +64,12 @@ class Services:
         broker: Broker | None = None,
         clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
+        capacity: Capacity = Capacity(),
     ) -> Services:
         """Builds each part from `settings` (tests may give the SMS transport, the job queue
-        and, in embedded mode, the broker: fakes that record or misbehave). Nothing connects
-        yet: that happens in `start`, inside the running loop."""
+        and, in embedded mode, the broker: fakes that record or misbehave; and a smaller
+        `capacity`). Nothing connects yet: that happens in `start`, inside the running loop."""
+        metrics = Metrics()
         if settings.gateway.embedded:
             from gateway.broker.memory import MemoryBroker
             from gateway.chatlog.memory import MemoryChatLog
@@ -84,20 +87,22 @@ class Services:
             from gateway.broker.redis import RedisBroker
             from gateway.chatlog.redis import RedisChatLog
             from gateway.jobs.redis import RedisJobQueue
+            from gateway.order_changes import OrderChanges
             from gateway.redis_connection import SharedClient
             from gateway.store.redis import RedisOrderStore
 
             if broker is not None:
                 raise ValueError("a broker is given only in embedded mode; Redis mode builds its own")
-            shared = SharedClient(settings.gateway.redis_url)
+            shared = SharedClient(settings.gateway.redis_url, capacity, Refusals(metrics.overloaded))
             broker = RedisBroker(settings.gateway.redis_url, shared.redis)
             channels = OrderChannels(broker)
-            store = RedisOrderStore(shared.redis)
+            # Every record write is announced, so hubs may keep copies (one read per change,
+            # not one per chat message).
+            store = OrderChanges(RedisOrderStore(shared.redis), broker)
             chat_log = RedisChatLog(shared.redis)
             jobs = jobs or RedisJobQueue(shared.redis)
             connections = (shared,)
         sms = sms or _transport(settings)
-        metrics = Metrics()
         tokens = Tokens(settings.gateway.secret)
         texts_due, callbacks_due = Doorbell(), Doorbell()
         texter = Texter(settings, store, chat_log, jobs, sms, metrics, clock=clock, on_put=texts_due.ring)
@@ -120,7 +125,7 @@ class Services:
             orders=orders,
             chat=chat,
             inbound=Inbound(settings, store, orders, chat, metrics, clock=clock),
-            hub=Hub(broker),
+            hub=Hub(broker, cache_orders=not settings.gateway.embedded, monotonic=monotonic),
             callbacks=callbacks,
             text_worker=Worker(jobs, texting.KIND, texter.handle, texts_due, clock=clock),
             callback_worker=Worker(jobs, callbacks_module.KIND, callbacks.handle, callbacks_due, clock=clock),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from contextlib import AsyncExitStack
+from collections import deque
 from typing import TYPE_CHECKING
 
 import msgspec
@@ -13,6 +13,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from gateway import closecodes, messages
 from gateway.backoff import backoff
 from gateway.broker.base import BrokerUnavailable
+from gateway.capacity import Overloaded
 from gateway.messages import ChannelHeader
 from gateway.policy.audience import hears
 from gateway.policy.chat import Bucket, ErrorCode, Role, Via, may_join, send_error, take, text_error
@@ -70,7 +71,16 @@ _Item = _Direct | _Joining | _Left | _Resync | _Published
 class Session:
     """One socket. A reader handles client frames; a relay is the only writer, taking frames
     from one queue (replies, and what the hub delivers) so each order's messages go out in seq
-    order, once: it drops a seq it already sent and fills a gap from the Store."""
+    order, once: it drops a seq it already sent and fills a gap from the Store.
+
+    An idle socket costs little: the relay is a task only while it has frames to write (it
+    ends when the outbox is empty and the next frame starts it again), and the outbox is a
+    deque that grows only with what is queued."""
+
+    __slots__ = (
+        "ws", "role", "subject", "services", "store", "log", "rate", "via", "outbox", "relay",
+        "ended", "attached", "sent_seq", "buckets", "closing",
+    )
 
     def __init__(self, websocket: WebSocket, role: Role, subject: str, services: Services) -> None:
         self.ws = websocket
@@ -81,8 +91,10 @@ class Session:
         self.log = services.chat_log
         self.rate = services.settings.limits.chat_per_second
         self.via = Via.WEB if role is Role.CUSTOMER else Via.APP
-        self.outbox: asyncio.Queue[_Item] = asyncio.Queue(maxsize=OUTBOX)
-        self.attached: dict[str, AsyncExitStack] = {}  # reader side: live hub attachments
+        self.outbox: deque[_Item] = deque()
+        self.relay: asyncio.Task | None = None  # the writer, while the outbox has frames
+        self.ended = False  # the reader is done: nothing more is written
+        self.attached: set[str] = set()  # reader side: orders joined in the hub
         self.sent_seq: dict[str, int] = {}  # relay side: last seq sent per joined order
         self.buckets: dict[str, Bucket | None] = {}
         self.closing: asyncio.Task | None = None  # set once the socket is closed for stalling
@@ -97,32 +109,40 @@ class Session:
         self._queue(_Resync(order_id, attempt))
 
     def _queue(self, item: _Item) -> None:
-        try:
-            self.outbox.put_nowait(item)
-        except asyncio.QueueFull:
+        if self.ended:
+            return
+        if len(self.outbox) >= OUTBOX:
             if self.closing is None:
                 log.warning("closing a stalled %s socket; it will resume with after=", self.role.value)
                 self.closing = asyncio.create_task(self.ws.close(code=closecodes.SLOW_CONSUMER))
+            return
+        self.outbox.append(item)
+        if self.relay is None:
+            self.relay = asyncio.create_task(self._relay())
 
     def reply(self, frame: msgspec.Struct) -> None:
         self._queue(_Direct(messages.encode(frame)))
 
-    def error(self, code: ErrorCode, message: str, client_id: str | None = None) -> None:
+    def error(
+        self, code: ErrorCode, message: str, client_id: str | None = None, retry_after_ms: int | None = None
+    ) -> None:
         self.services.metrics.frames.labels(code.value).inc()
-        self.reply(messages.ErrorFrame(code=code, message=message, client_id=client_id))
+        self.reply(messages.ErrorFrame(code=code, message=message, client_id=client_id, retry_after_ms=retry_after_ms))
 
     # lifecycle
 
     async def run(self) -> None:
-        relay = asyncio.create_task(self._relay())
         try:
             await self._read()
         finally:
-            relay.cancel()
-            for stack in self.attached.values():
-                await stack.aclose()
+            self.ended = True
+            for order_id in self.attached:
+                self.services.hub.leave(order_id, self)
             self.attached.clear()
-            await asyncio.gather(relay, return_exceptions=True)
+            relay = self.relay
+            if relay is not None:
+                relay.cancel()
+                await asyncio.gather(relay, return_exceptions=True)
 
     async def _read(self) -> None:
         while True:
@@ -140,6 +160,9 @@ class Session:
                 continue
             try:
                 await self._handle(frame)
+            except Overloaded as exc:  # Redis answers; this node is past what it can take
+                client_id = getattr(frame, "client_id", None)
+                self.error(ErrorCode.OVERLOADED, f"the gateway is busy: {exc}", client_id, exc.retry_after_ms)
             except (StoreUnavailable, BrokerUnavailable, ConnectionError):
                 client_id = getattr(frame, "client_id", None)
                 self.error(ErrorCode.UNAVAILABLE, "the gateway cannot reach its store; try again", client_id)
@@ -185,17 +208,16 @@ class Session:
         if len(self.attached) >= MAX_JOINED:
             self.error(ErrorCode.BAD_FRAME, f"expected at most {MAX_JOINED} joined orders; leave one first")
             return
-        stack = AsyncExitStack()
-        await stack.enter_async_context(self.services.hub.attach(frame.order_id, self))
-        self.attached[frame.order_id] = stack
+        await self.services.hub.join(frame.order_id, self)
+        self.attached.add(frame.order_id)
         # Live from here: what the hub delivers from now on queues behind this join, and the
         # relay reads history only when it reaches it, so nothing falls between the two.
         self._queue(_Joining(frame.order_id, frame.after))
 
     async def _leave(self, order_id: str) -> None:
-        stack = self.attached.pop(order_id, None)
-        if stack is not None:
-            await stack.aclose()
+        if order_id in self.attached:
+            self.attached.discard(order_id)
+            self.services.hub.leave(order_id, self)
             self._queue(_Left(order_id))
 
     async def _send(self, frame: messages.Send) -> None:
@@ -211,7 +233,7 @@ class Session:
         if not allowed:
             self.error(ErrorCode.RATE_LIMITED, f"at most {self.rate:g} messages a second", frame.client_id)
             return
-        order = await self.store.get_order(frame.order_id)
+        order = await self.services.hub.order(frame.order_id, self.store.get_order)  # a copy, kept current
         if order is None:
             self.error(ErrorCode.CHAT_CLOSED, "this order's chat has been purged", frame.client_id)
             return
@@ -223,28 +245,46 @@ class Session:
         if problem is not None:
             self.error(problem, f"chat is {state.value}", frame.client_id)
             return
-        await self.services.chat.post(
-            order, self.role, self.via, frame.text, frame.client_id,
-            on_stored=lambda message: self.reply(messages.Ack(client_id=frame.client_id, message=message)),
-        )
+        acked = False
+
+        def ack(message: ChatMessage) -> None:
+            nonlocal acked
+            acked = True
+            self.reply(messages.Ack(client_id=frame.client_id, message=message))
+
+        try:
+            await self.services.chat.post(order, self.role, self.via, frame.text, frame.client_id, on_stored=ack)
+        except ConnectionError as exc:  # Overloaded too
+            if not acked:
+                raise
+            # Stored and acked: an error now would read as "not sent" to a client that has
+            # the ack. What failed is after the store (the text's bookkeeping).
+            log.warning("a chat message was stored and acked, but its follow-up failed (%s)", type(exc).__name__)
 
     # the relay: the socket's only writer
 
     async def _relay(self) -> None:
-        while True:
-            item = await self.outbox.get()
-            try:
-                await self._relay_one(item)
-            except (WebSocketDisconnect, OSError):
-                return  # the socket closed; the reader sees it too
-            except Exception:
-                if WebSocketState.DISCONNECTED in (self.ws.client_state, self.ws.application_state):
-                    return  # Starlette's RuntimeError for a send after close
-                # The store answered something unexpected: this frame is lost to this socket
-                # (a rejoin with after= recovers it), but the socket's only writer lives on.
-                log.exception("could not relay a %s to a %s socket", type(item).__name__, self.role.value)
-                if isinstance(item, _Joining):
-                    self.error(ErrorCode.UNAVAILABLE, f"could not join order {item.order_id!r}; join again")
+        try:
+            while self.outbox:
+                item = self.outbox.popleft()
+                try:
+                    await self._relay_one(item)
+                except (WebSocketDisconnect, OSError):
+                    self.ended = True  # the socket closed; the reader sees it too
+                    self.outbox.clear()
+                    return
+                except Exception:
+                    if WebSocketState.DISCONNECTED in (self.ws.client_state, self.ws.application_state):
+                        self.ended = True  # Starlette's RuntimeError for a send after close
+                        self.outbox.clear()
+                        return
+                    # The store answered something unexpected: this frame is lost to this socket
+                    # (a rejoin with after= recovers it), but the socket's only writer lives on.
+                    log.exception("could not relay a %s to a %s socket", type(item).__name__, self.role.value)
+                    if isinstance(item, _Joining):
+                        self.error(ErrorCode.UNAVAILABLE, f"could not join order {item.order_id!r}; join again")
+        finally:
+            self.relay = None  # the next frame queued starts a new one
 
     async def _relay_one(self, item: _Item) -> None:
         match item:
@@ -279,6 +319,9 @@ class Session:
             order = await self.store.get_order(order_id)
             history = await self.log.messages(order_id, after, HISTORY)
             last_seq = history[-1].seq if history else await self.log.last_seq(order_id)
+        except Overloaded as exc:
+            self.error(ErrorCode.OVERLOADED, f"the gateway is busy; join order {order_id!r} again", None, exc.retry_after_ms)
+            return
         except (StoreUnavailable, ConnectionError):
             self.error(ErrorCode.UNAVAILABLE, "the gateway cannot reach its store; join again")
             return

@@ -139,6 +139,7 @@ const handlers = {
     showReadMark();
   },
   error(frame) {
+    if (outbox.retryOverloaded(frame, (f) => state.live && socket.send(f))) return;
     if (frame.client_id && outbox.has(frame.client_id)) {
       if (frame.code === "rate_limited") {
         setTimeout(() => state.live && outbox.flush((f) => socket.send(f)), RATE_LIMIT_RETRY_MS);

@@ -4,6 +4,7 @@
 const FIRST_DELAY_MS = 500;
 const MAX_DELAY_MS = 10_000;
 const PING_EVERY_MS = 25_000;
+const OVERLOADED_RETRY_MS = 1000; // should an `overloaded` frame not say when
 
 /** Same origin as the page, ws: or wss: to match its scheme. */
 export function socketUrl(path, token) {
@@ -121,6 +122,20 @@ export class Outbox {
 
   settle(clientId) {
     return this.pending.delete(clientId);
+  }
+
+  /**
+   * An `overloaded` error frame for one of these sends: the node is busy, not down. Sends it
+   * again through `send(frame)`, with the same client_id, after the delay the server named.
+   * Returns whether the frame was such an answer (handled here).
+   */
+  retryOverloaded(frame, send) {
+    if (frame.code !== "overloaded" || !this.pending.has(frame.client_id)) return false;
+    setTimeout(() => {
+      const item = this.pending.get(frame.client_id);
+      if (item) send({ type: "send", order_id: item.order_id, client_id: frame.client_id, text: item.text });
+    }, frame.retry_after_ms ?? OVERLOADED_RETRY_MS);
+    return true;
   }
 
   /** Sends every pending message (of `orderId`, or all) through `send(frame)`. */

@@ -3,6 +3,7 @@ what a customer sees and does, and that the page rides out a dropped connection.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from collections.abc import AsyncIterator
@@ -11,7 +12,17 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, Page, WebSocketRoute, async_playwright, expect
 
-from support.app_server import OPERATOR_KEY, RunningGateway, auth, frame_of, join, send_text
+from gateway.capacity import Capacity
+from support.app_server import (
+    OPERATOR_KEY,
+    RunningGateway,
+    auth,
+    base_config,
+    frame_of,
+    join,
+    running_gateway,
+    send_text,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 
@@ -235,3 +246,29 @@ async def test_a_send_whose_answer_was_lost_is_not_duplicated(gateway, page):
     await expect(page.locator(".msg.pending")).to_have_count(0)
     texts = [message["text"] for message in await transcript(gateway, "web-7")]
     assert texts == ["Only once please"]
+
+
+async def test_an_overloaded_send_is_retried_after_the_delay_and_lands_once(redis_url, page):
+    config = base_config(gateway={"redis_url": redis_url})
+    async with running_gateway(config, capacity=Capacity(in_flight=1, wait=0.1, retry_after=0.3)) as node:
+        view = await node.picking_order("web-busy")
+        told_busy = asyncio.Event()
+
+        def watch(ws) -> None:
+            ws.on("framereceived", lambda payload: '"overloaded"' in str(payload) and told_busy.set())
+
+        page.on("websocket", watch)
+        await open_order(node, page, view)
+        pool = node.services.connections[0].redis.connection_pool
+        held = await pool.get_connection()  # the node's only Redis slot: it is busy
+        try:
+            await page.get_by_label("Message to your shopper").fill("When you can")
+            await page.get_by_role("button", name="Send").click()
+            await asyncio.wait_for(told_busy.wait(), UI_TIMEOUT / 1000)
+        finally:
+            await pool.release(held)
+
+        await expect(page.locator(".msg.from-customer:not(.pending) .msg-text")).to_have_text(
+            ["When you can"], timeout=UI_TIMEOUT
+        )
+        assert [message["text"] for message in await transcript(node, "web-busy")] == ["When you can"]
