@@ -7,6 +7,7 @@ and `Retry-After`. `unavailable` stays for a store that does not answer."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 import time
@@ -27,6 +28,10 @@ class Capacity:
     in_flight: int = 64
     wait: float = 1.0  # seconds a command queues for a free slot before it is refused
     retry_after: float = 1.0  # seconds a refused client is told to wait
+    # Seconds the node's event loop may run behind before new chat sends are refused at once:
+    # work queued in sockets is invisible to the pool, and a CPU-bound node would otherwise
+    # answer later and later instead of saying no.
+    max_lag: float = 0.5
 
     @property
     def retry_after_ms(self) -> int:
@@ -44,11 +49,8 @@ class Overloaded(ConnectionError):
     blip (the job workers) ride this out too; what a client is told is `overloaded`, never
     `unavailable`."""
 
-    def __init__(self, capacity: Capacity) -> None:
-        super().__init__(
-            f"the node had {capacity.in_flight} store commands in flight for {capacity.wait:g}s; "
-            f"retry after {capacity.retry_after_ms} ms"
-        )
+    def __init__(self, capacity: Capacity, why: str) -> None:
+        super().__init__(f"{why}; retry after {capacity.retry_after_ms} ms")
         self.retry_after_ms = capacity.retry_after_ms
         self.retry_after_seconds = capacity.retry_after_seconds
 
@@ -63,17 +65,51 @@ class Refusals:
         self._since_report = 0
         self._reported_at: float | None = None
 
-    def refused(self, capacity: Capacity) -> Overloaded:
-        """Records one refusal; returns the error to raise."""
+    def refused(self, capacity: Capacity, why: str) -> Overloaded:
+        """Records one refusal (`why`: what was full); returns the error to raise."""
         self._counter.inc()
         self._since_report += 1
         now = self._monotonic()
         if self._reported_at is None or now - self._reported_at >= REPORT_EVERY:
             log.warning(
-                "node past capacity: refused %d store commands since the last report "
-                "(%d in flight, each waited %gs); clients are told to retry after %d ms",
-                self._since_report, capacity.in_flight, capacity.wait, capacity.retry_after_ms,
+                "node past capacity: refused %d requests since the last report (the last: %s); "
+                "clients are told to retry after %d ms",
+                self._since_report, why, capacity.retry_after_ms,
             )
             self._since_report = 0
             self._reported_at = now
-        return Overloaded(capacity)
+        return Overloaded(capacity, why)
+
+
+class LoopLag:
+    """How far behind this node's event loop runs, sampled every `TICK` seconds: a timer
+    that fires late means every callback waits that long."""
+
+    TICK = 0.05
+
+    def __init__(self, capacity: Capacity) -> None:
+        self._capacity = capacity
+        self._task: asyncio.Task | None = None
+        self.lag = 0.0
+        self.sampled = asyncio.Event()  # set at each sample (for whoever waits for one)
+
+    @property
+    def late(self) -> bool:
+        return self.lag > self._capacity.max_lag
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._watch(), name="loop-lag")
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    async def _watch(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            before = loop.time()
+            await asyncio.sleep(self.TICK)
+            self.lag = max(0.0, loop.time() - before - self.TICK)
+            self.sampled.set()
+            self.sampled.clear()

@@ -48,7 +48,8 @@ class BoundedPool(aioredis.ConnectionPool):
             try:
                 await asyncio.wait_for(self._slots.acquire(), self._capacity.wait)
             except TimeoutError:
-                raise self._refusals.refused(self._capacity) from None
+                why = f"{self._capacity.in_flight} Redis commands in flight for {self._capacity.wait:g} s"
+                raise self._refusals.refused(self._capacity, why) from None
         else:
             await self._slots.acquire()  # free: taken without yielding
         try:

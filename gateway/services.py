@@ -11,7 +11,7 @@ from gateway import callbacks as callbacks_module
 from gateway import texting
 from gateway.broker.base import Broker
 from gateway.callbacks import Callbacks
-from gateway.capacity import Capacity, Refusals
+from gateway.capacity import Capacity, LoopLag, Refusals
 from gateway.channels import OrderChannels
 from gateway.chat import Chat
 from gateway.chatlog.base import ChatLog
@@ -52,6 +52,9 @@ class Services:
     callbacks: Callbacks
     text_worker: Worker
     callback_worker: Worker
+    capacity: Capacity
+    refusals: Refusals  # work refused past capacity: counted, logged once per interval
+    lag: LoopLag
     connections: tuple = ()  # shared clients (Redis), closed after the parts that use them
 
     @classmethod
@@ -70,6 +73,7 @@ class Services:
         and, in embedded mode, the broker: fakes that record or misbehave; and a smaller
         `capacity`). Nothing connects yet: that happens in `start`, inside the running loop."""
         metrics = Metrics()
+        refusals = Refusals(metrics.overloaded)
         if settings.gateway.embedded:
             from gateway.broker.memory import MemoryBroker
             from gateway.chatlog.memory import MemoryChatLog
@@ -93,7 +97,7 @@ class Services:
 
             if broker is not None:
                 raise ValueError("a broker is given only in embedded mode; Redis mode builds its own")
-            shared = SharedClient(settings.gateway.redis_url, capacity, Refusals(metrics.overloaded))
+            shared = SharedClient(settings.gateway.redis_url, capacity, refusals)
             broker = RedisBroker(settings.gateway.redis_url, shared.redis)
             channels = OrderChannels(broker)
             # Every record write is announced, so hubs may keep copies (one read per change,
@@ -129,13 +133,16 @@ class Services:
             callbacks=callbacks,
             text_worker=Worker(jobs, texting.KIND, texter.handle, texts_due, clock=clock),
             callback_worker=Worker(jobs, callbacks_module.KIND, callbacks.handle, callbacks_due, clock=clock),
+            capacity=capacity,
+            refusals=refusals,
+            lag=LoopLag(capacity),
             connections=connections,
         )
 
     def parts(self) -> tuple:
         """What the lifespan starts, in this order, and closes in reverse."""
         return (
-            *self.connections, self.broker, self.store, self.jobs, self.sms, self.callbacks,
+            self.lag, *self.connections, self.broker, self.store, self.jobs, self.sms, self.callbacks,
             self.text_worker, self.callback_worker,
         )
 

@@ -75,7 +75,7 @@ class Session:
 
     An idle socket costs little: the relay is a task only while it has frames to write (it
     ends when the outbox is empty and the next frame starts it again), and the outbox is a
-    deque that grows only with what is queued."""
+    deque that exists only while there is something in it."""
 
     __slots__ = (
         "ws", "role", "subject", "services", "store", "log", "rate", "via", "outbox", "relay",
@@ -91,7 +91,7 @@ class Session:
         self.log = services.chat_log
         self.rate = services.settings.limits.chat_per_second
         self.via = Via.WEB if role is Role.CUSTOMER else Via.APP
-        self.outbox: deque[_Item] = deque()
+        self.outbox: deque[_Item] | None = None  # what the relay has yet to write, while it has any
         self.relay: asyncio.Task | None = None  # the writer, while the outbox has frames
         self.ended = False  # the reader is done: nothing more is written
         self.attached: set[str] = set()  # reader side: orders joined in the hub
@@ -111,7 +111,9 @@ class Session:
     def _queue(self, item: _Item) -> None:
         if self.ended:
             return
-        if len(self.outbox) >= OUTBOX:
+        if self.outbox is None:
+            self.outbox = deque()
+        elif len(self.outbox) >= OUTBOX:
             if self.closing is None:
                 log.warning("closing a stalled %s socket; it will resume with after=", self.role.value)
                 self.closing = asyncio.create_task(self.ws.close(code=closecodes.SLOW_CONSUMER))
@@ -221,6 +223,9 @@ class Session:
             self._queue(_Left(order_id))
 
     async def _send(self, frame: messages.Send) -> None:
+        lag = self.services.lag
+        if lag.late:  # the node runs behind: say so now, not seconds later
+            raise self.services.refusals.refused(self.services.capacity, f"event loop {lag.lag:.2f} s behind")
         if not self._joined(frame.order_id, frame.client_id):
             return
         problem = text_error(frame.text)
@@ -264,19 +269,18 @@ class Session:
     # the relay: the socket's only writer
 
     async def _relay(self) -> None:
+        outbox = self.outbox
         try:
-            while self.outbox:
-                item = self.outbox.popleft()
+            while outbox:
+                item = outbox.popleft()
                 try:
                     await self._relay_one(item)
                 except (WebSocketDisconnect, OSError):
                     self.ended = True  # the socket closed; the reader sees it too
-                    self.outbox.clear()
                     return
                 except Exception:
                     if WebSocketState.DISCONNECTED in (self.ws.client_state, self.ws.application_state):
                         self.ended = True  # Starlette's RuntimeError for a send after close
-                        self.outbox.clear()
                         return
                     # The store answered something unexpected: this frame is lost to this socket
                     # (a rejoin with after= recovers it), but the socket's only writer lives on.
@@ -284,7 +288,7 @@ class Session:
                     if isinstance(item, _Joining):
                         self.error(ErrorCode.UNAVAILABLE, f"could not join order {item.order_id!r}; join again")
         finally:
-            self.relay = None  # the next frame queued starts a new one
+            self.relay = self.outbox = None  # the next frame queued starts both again
 
     async def _relay_one(self, item: _Item) -> None:
         match item:
