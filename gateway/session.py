@@ -202,7 +202,7 @@ class Session:
         return may_join(self.role, self.subject, order.id, shopper_id)
 
     async def _join(self, frame: messages.Join) -> None:
-        order = await self.store.get_order(frame.order_id)
+        order = await self.services.hub.order(frame.order_id, self.store.get_order)
         if order is None or not self._may_join(order):
             self.error(ErrorCode.NOT_AUTHORIZED, f"this token may not join order {frame.order_id!r}")
             return
@@ -320,7 +320,7 @@ class Session:
 
     async def _send_joined(self, order_id: str, after: int) -> None:
         try:
-            order = await self.store.get_order(order_id)
+            order = await self.services.hub.order(order_id, self.store.get_order)
             history = await self.log.messages(order_id, after, HISTORY)
             last_seq = history[-1].seq if history else await self.log.last_seq(order_id)
         except Overloaded as exc:
