@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 import httpx
 import msgspec
 
+from gateway import __version__
 from gateway.backoff import backoff
 from gateway.jobs.base import Job, JobQueue
 from gateway.jobs.worker import Retry
@@ -22,6 +23,8 @@ from gateway.store.records import EventRecord, OrderRecord
 
 KIND = "callback"
 SIGNATURE_HEADER = "X-Gateway-Signature"
+# Ours, not httpx's: a receiver's logs and firewall rules can tell our callbacks apart.
+USER_AGENT = f"gateway/{__version__} (+callbacks)"
 
 log = logging.getLogger("gateway.callbacks")
 
@@ -177,7 +180,7 @@ class Callbacks:
             log.warning(
                 "callback given up after %d attempts over %.0fs: order %s event %s retailer %s (%s)",
                 job.attempts, self._clock() - job.first_at, sent.event_metadata.order_id,
-                sent.event_id, delivery.retailer, problem,
+                sent.event_id, delivery.retailer, problem, extra={"order_id": sent.event_metadata.order_id},
             )
             return None
         after = self._backoff(job.attempts)
@@ -191,7 +194,11 @@ class Callbacks:
     async def _post(self, url: str, body: bytes, secret: str) -> str | None:
         """None on a 2xx, else what went wrong, for the log."""
         assert self._http is not None
-        headers = {"Content-Type": "application/json", SIGNATURE_HEADER: sign(body, secret)}
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": USER_AGENT,
+            SIGNATURE_HEADER: sign(body, secret),
+        }
         try:
             response = await self._http.post(url, content=body, headers=headers)
         except httpx.HTTPError as exc:

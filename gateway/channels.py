@@ -51,8 +51,10 @@ class OrderChannels:
         """For the memory chat log, which publishes through the node's own broker."""
         await self._broker.publish(order_channel(order_id), frame)
 
-    async def status(self, order_id: str, status: str, chat: str) -> None:
-        frame = messages.StatusFrame(order_id=order_id, status=status, chat=chat)
+    async def status(
+        self, order_id: str, status: str, chat: str, shopper: messages.ShopperName | None = None
+    ) -> None:
+        frame = messages.StatusFrame(order_id=order_id, status=status, chat=chat, shopper=shopper)
         await self.publish(order_id, messages.encode(frame))
 
     async def typing(self, order_id: str, sender: Role) -> None:

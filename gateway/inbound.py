@@ -11,6 +11,7 @@ import msgspec
 from gateway import phones, templates
 from gateway.chat import Chat
 from gateway.metrics import Metrics
+from gateway.mms import InboundPhotos
 from gateway.orders import Orders
 from gateway.policy.chat import MAX_TEXT, InboundAction, InboundDecision, Role, Via, on_inbound_sms
 from gateway.policy.consent import Consent, ConsentSource, classify_keyword
@@ -36,6 +37,7 @@ class Inbound:
         store: OrderStore,
         orders: Orders,
         chat: Chat,
+        photos_in: InboundPhotos,
         metrics: Metrics,
         *,
         clock: Callable[[], float] = time.time,
@@ -44,6 +46,7 @@ class Inbound:
         self._store = store
         self._orders = orders
         self._chat = chat
+        self._photos_in = photos_in
         self._metrics = metrics
         self._clock = clock
 
@@ -51,7 +54,7 @@ class Inbound:
         if not await self._store.first_sight(f"inbound:{sms.sid}", SEEN_TTL):
             self._metrics.inbound_texts.labels("duplicate").inc()
             return []
-        phone = phones.normalize(sms.phone)
+        phone = phones.normalize(sms.phone, self._settings.sms.default_region)
         if phone is None:
             self._metrics.inbound_texts.labels("ignore").inc()
             return []
@@ -80,7 +83,7 @@ class Inbound:
                 return []
             case InboundAction.HELP:
                 assert order is not None
-                return [templates.render(templates.HELP_TEXT, {"retailer": self._settings.retailer_name(order.retailer)})]
+                return [templates.help_reply(*self._retailer_contact(order))]
             case InboundAction.IGNORE:
                 return []
             case InboundAction.APPEND | InboundAction.KEEP:
@@ -92,9 +95,11 @@ class Inbound:
                 await self._append(order, sms)
                 if not await self._mark_replied(order.id, decision.reply_state.value):
                     return []  # another node replied first
-                reply = templates.POLITE_REPLIES[decision.reply_state.value]
-                return [templates.render(reply, {"retailer": self._settings.retailer_name(order.retailer)})]
+                return [templates.polite_reply(decision.reply_state.value, *self._retailer_contact(order))]
         return []
+
+    def _retailer_contact(self, order: OrderRecord) -> tuple[str, str]:
+        return self._settings.retailer_name(order.retailer), self._settings.retailer_support(order.retailer)
 
     async def _route(self, phone: str, sender: str) -> OrderRecord | None:
         """The order this text is about (policy.routing.route_inbound)."""
@@ -104,8 +109,13 @@ class Inbound:
 
     async def _append(self, order: OrderRecord, sms: InboundSMS) -> None:
         text = sms.body.strip()
-        for start in range(0, len(text), MAX_TEXT):  # a long text becomes several messages
-            await self._chat.post(order, Role.CUSTOMER, Via.SMS, text[start : start + MAX_TEXT])
+        parts = [text[start : start + MAX_TEXT] for start in range(0, len(text), MAX_TEXT)]
+        if sms.media:  # the photos come with the last part, once fetched (gateway.mms)
+            *parts, last = parts or [""]
+        for part in parts:  # a long text becomes several messages
+            await self._chat.post(order, Role.CUSTOMER, Via.SMS, part)
+        if sms.media:
+            await self._photos_in.receive(order, sms, last)
         # The customer is talking about this order: their next text on this number goes to it.
         await self._store.set_route(order.customer_phone, sms.sender, order.id)
 

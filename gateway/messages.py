@@ -33,6 +33,7 @@ class Send(_Frame, tag="send"):
     order_id: OrderId
     client_id: ClientId
     text: str  # length is policy (too_long), not schema (bad_frame)
+    media: list[str] | None = None  # photo ids (section 10); how many and which is policy (bad_media)
 
 
 class Typing(_Frame, tag="typing"):
@@ -44,6 +45,13 @@ class Read(_Frame, tag="read"):
     seq: Seq
 
 
+class Presence(_Frame, tag="presence"):
+    """Customer only: whether its page is in view (contract section 9)."""
+
+    order_id: OrderId
+    visible: bool
+
+
 class Leave(_Frame, tag="leave"):
     order_id: OrderId
 
@@ -52,17 +60,24 @@ class Ping(_Frame, tag="ping"):
     pass
 
 
-ClientMessage = Join | Send | Typing | Read | Leave | Ping
+ClientMessage = Join | Send | Typing | Read | Presence | Leave | Ping
 decode_client = msgspec.json.Decoder(ClientMessage).decode
 
 
 # --- shared payloads ----------------------------------------------------------------------
 
 
-class OrderSummary(msgspec.Struct, frozen=True):
+class ShopperName(msgspec.Struct, frozen=True):
+    """The shopper (or a last_mile order's driver) as customers see them: a display name only."""
+
+    name: str
+
+
+class OrderSummary(msgspec.Struct, frozen=True, omit_defaults=True):
     status: str
     chat: str
     workflow: str
+    shopper: ShopperName | None = None  # once one is assigned
 
 
 # --- server -> client -----------------------------------------------------------------------
@@ -89,9 +104,12 @@ class Ack(_Frame, tag="ack"):
 
 
 class StatusFrame(_Frame, tag="status"):
+    """The order moved, or its shopper was assigned or changed."""
+
     order_id: str
     status: str
     chat: str
+    shopper: ShopperName | None = None
 
 
 class Receipt(_Frame, tag="receipt"):

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import msgspec
 
-from gateway import phones
+from gateway import messages, phones
 from gateway.channels import OrderChannels
 from gateway.clock import parse_iso
 from gateway.metrics import Metrics
@@ -37,7 +37,11 @@ class InvalidField(ValueError):
 
 
 class Conflict(Exception):
-    """An order with this id exists with another body."""
+    """An order with this id exists with another body; `fields` names what differs."""
+
+    def __init__(self, order_id: str, fields: list[str]) -> None:
+        super().__init__(order_id)
+        self.fields = fields
 
 
 class ConsentRefusedError(Exception):
@@ -83,6 +87,13 @@ class Orders:
         token = self._tokens.customer(order.id, order.created_at)
         return f"{self._settings.gateway.public_base_url}/orders/{order.id}?token={token}"
 
+    def summary(self, order: OrderRecord) -> messages.OrderSummary:
+        """The order as a socket's `joined` frame shows it."""
+        return messages.OrderSummary(
+            status=order.status.value, chat=self.chat_state(order).value, workflow=order.workflow.value,
+            shopper=_shopper_name(order),
+        )
+
     def view(self, order: OrderRecord) -> OrderView:
         return OrderView(
             id=order.id,
@@ -101,13 +112,16 @@ class Orders:
     async def create(self, retailer: str, body: CreateOrder) -> tuple[OrderView, bool]:
         """Creates the order, or returns it when the same body comes again (a retry).
         Raises InvalidField and Conflict."""
-        phone = phones.normalize(body.customer.phone)
-        if phone is None:
-            raise InvalidField("customer.phone", f"expected an E.164 number such as +14155552671, got {body.customer.phone!r}")
+        try:
+            phone = phones.parse(body.customer.phone, self._settings.sms.default_region)
+        except phones.InvalidPhone as exc:
+            raise InvalidField("customer.phone", str(exc)) from None
+        # The phone as stored, so the same number written another way is the same body.
+        body = msgspec.structs.replace(body, customer=msgspec.structs.replace(body.customer, phone=phone))
         digest = hashlib.sha256(retailer.encode() + b"\0" + msgspec.json.encode(body)).hexdigest()
         existing = await self._store.get_order(body.id)
         if existing is not None:  # a retry, most likely: no sender to pick
-            return self._retried(existing, digest), False
+            return self._retried(existing, digest, body), False
         now = self._clock()
         consent = initial_consent(body.workflow, body.sms_opt_in)
         sender, shared = pick_sender(self._settings.sms.numbers, await self._store.orders_of_phone(phone))
@@ -125,17 +139,23 @@ class Orders:
         ).with_consent(consent, now)  # the first entry of its consent log
         stored, created = await self._store.create_order(record)
         if not created:  # another request created it in between
-            return self._retried(stored, digest), False
+            return self._retried(stored, digest, body), False
         if not shared:
             # A number this phone's other open orders use keeps routing to them until this
             # order is active on it (a text sent or received).
             await self._store.set_route(phone, record.sender, record.id)
         return self.view(stored), True
 
-    def _retried(self, existing: OrderRecord, digest: str) -> OrderView:
+    def _retried(self, existing: OrderRecord, digest: str, body: CreateOrder) -> OrderView:
         """The same body again is a retry and gets the order; another body is a conflict."""
         if existing.request_digest != digest:
-            raise Conflict(existing.id)
+            first = existing.consent_log[0] if existing.consent_log else None
+            asked = first.opt_in if first and first.source is ConsentSource.ORDER else None
+            stored = (existing.workflow, existing.customer_phone, existing.customer_name, asked, existing.locale)
+            sent = (body.workflow, body.customer.phone, body.customer.name, body.sms_opt_in, body.locale)
+            names = ("workflow", "customer.phone", "customer.name", "sms_opt_in", "locale")
+            differ = [name for name, old, new in zip(names, stored, sent) if old != new]
+            raise Conflict(existing.id, differ or ["id"])  # same body, another retailer: the id is taken
         return self.view(existing)
 
     # events
@@ -159,7 +179,7 @@ class Orders:
         def change(record: OrderRecord):
             transition = on_event(record.status, record.seen_event_ids(), body.event_id, body.event_name)
             if transition.repeated:
-                return None, (False, record, None)
+                return None, (False, record, None, False)
             event = EventRecord(
                 event_id=body.event_id, event_name=body.event_name, occurred_at=body.occurred_at,
                 received_at=now, applied=transition.applied,
@@ -174,15 +194,20 @@ class Orders:
                 shopper=shopper,
                 closed_at=now if transition.status in FINAL and transition.applied else record.closed_at,
             )
-            return updated, (transition.applied, updated, event)
+            return updated, (transition.applied, updated, event, shopper != record.shopper)
 
-        applied, updated, event = await self._store.update_order(order_id, change)
+        applied, updated, event, new_shopper = await self._store.update_order(order_id, change)
         if applied:
             await self._announce(updated, event)
+        elif new_shopper:  # an event that does not move the order may still assign its shopper
+            await self._publish_status(updated)
         return EventResult(applied=applied, status=updated.status.value)
 
+    async def _publish_status(self, order: OrderRecord) -> None:
+        await self._channels.status(order.id, order.status.value, self.chat_state(order).value, _shopper_name(order))
+
     async def _announce(self, order: OrderRecord, event: EventRecord) -> None:
-        await self._channels.status(order.id, order.status.value, self.chat_state(order).value)
+        await self._publish_status(order)
         await self._texter.notify(order, event.event_name, event.event_id, self.status_url(order))
         if self._callbacks is not None:
             await self._callbacks.enqueue(order, event)
@@ -210,3 +235,7 @@ class Orders:
         if isinstance(decided, ConsentRefused):
             raise ConsentRefusedError(decided)
         return SMSView(opt_in=decided.opt_in, source=decided.source.value)
+
+
+def _shopper_name(order: OrderRecord) -> messages.ShopperName | None:
+    return messages.ShopperName(name=order.shopper.name) if order.shopper else None

@@ -7,6 +7,8 @@ from typing import Annotated
 
 import msgspec
 
+from gateway.messages import ChatMessage
+from gateway.policy.consent import ConsentSource
 from gateway.policy.lifecycle import Workflow
 
 _ID = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"  # order and shopper ids: they go into URLs and keys
@@ -77,10 +79,32 @@ class EventResult(msgspec.Struct, frozen=True):
 
 
 class MessagesPage(msgspec.Struct, frozen=True):
-    messages: list
+    messages: list[ChatMessage]
     last_seq: int
 
 
 class ShopperToken(msgspec.Struct, frozen=True):
     token: str
     expires_at: str
+
+
+class ConsentLogEntry(msgspec.Struct, frozen=True):
+    at: Annotated[str, msgspec.Meta(extra_json_schema={"format": "date-time"})]  # RFC 3339, UTC
+    opt_in: bool
+    source: ConsentSource
+
+
+class ConsentLog(msgspec.Struct, frozen=True):
+    """GET /v1/orders/{id}/consent: consent now, and every change since the order was created."""
+
+    opt_in: bool
+    source: ConsentSource
+    changes: list[ConsentLogEntry]
+
+
+class MediaUploaded(msgspec.Struct, frozen=True):
+    """A photo stored (contract section 10): its id for `send`, its type, its size as stored."""
+
+    media_id: str
+    content_type: str
+    bytes: int

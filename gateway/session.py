@@ -16,7 +16,7 @@ from gateway.broker.base import BrokerUnavailable
 from gateway.capacity import Overloaded
 from gateway.messages import ChannelHeader
 from gateway.policy.audience import hears
-from gateway.policy.chat import Bucket, ErrorCode, Role, Via, may_join, send_error, take, text_error
+from gateway.policy.chat import Bucket, ErrorCode, Role, Via, may_join, media_error, send_error, take, text_error
 from gateway.store.base import StoreUnavailable
 from gateway.store.records import ChatMessage, OrderRecord
 
@@ -170,7 +170,10 @@ class Session:
                 self.error(ErrorCode.UNAVAILABLE, "the gateway cannot reach its store; try again", client_id)
             except Exception:
                 # A bug or an unexpected store answer: this frame fails, the socket does not.
-                log.exception("could not handle a %s frame", type(frame).__name__)
+                log.exception(
+                    "could not handle a %s frame", type(frame).__name__,
+                    extra={"order_id": getattr(frame, "order_id", None)},
+                )
                 client_id = getattr(frame, "client_id", None)
                 self.error(ErrorCode.UNAVAILABLE, "the gateway could not handle that frame; try again", client_id)
 
@@ -187,6 +190,8 @@ class Session:
             case messages.Typing():
                 if self._joined(frame.order_id):
                     await self.services.channels.typing(frame.order_id, self.role)
+            case messages.Presence():
+                pass  # presence: issue 12 item 1
             case messages.Read():
                 if self._joined(frame.order_id):
                     await self.services.channels.read(frame.order_id, self.role, frame.seq)
@@ -228,10 +233,15 @@ class Session:
             raise self.services.refusals.refused(self.services.capacity, f"event loop {lag.lag:.2f} s behind")
         if not self._joined(frame.order_id, frame.client_id):
             return
-        problem = text_error(frame.text)
+        photo_ids = frame.media or []
+        problem = text_error(frame.text, len(photo_ids))
         if problem is not None:
-            detail = "expected 1 to 1000 characters of text"
+            detail = "expected 1 to 1000 characters of text" if not photo_ids else "expected at most 1000 characters"
             self.error(problem, f"{detail}, got {len(frame.text)}", frame.client_id)
+            return
+        bad_media = media_error(photo_ids)
+        if bad_media is not None:
+            self.error(ErrorCode.BAD_MEDIA, bad_media, frame.client_id)
             return
         bucket, allowed = take(self.buckets.get(frame.order_id), self.services.monotonic(), self.rate)
         self.buckets[frame.order_id] = bucket
@@ -250,6 +260,10 @@ class Session:
         if problem is not None:
             self.error(problem, f"chat is {state.value}", frame.client_id)
             return
+        media = await self.services.photos.refs(order, photo_ids) if photo_ids else None
+        if photo_ids and media is None:
+            self.error(ErrorCode.BAD_MEDIA, f"expected ids of photos uploaded to order {order.id!r}", frame.client_id)
+            return
         acked = False
 
         def ack(message: ChatMessage) -> None:
@@ -258,7 +272,9 @@ class Session:
             self.reply(messages.Ack(client_id=frame.client_id, message=message))
 
         try:
-            await self.services.chat.post(order, self.role, self.via, frame.text, frame.client_id, on_stored=ack)
+            await self.services.chat.post(
+                order, self.role, self.via, frame.text, frame.client_id, media=media, on_stored=ack
+            )
         except ConnectionError as exc:  # Overloaded too
             if not acked:
                 raise
@@ -332,11 +348,8 @@ class Session:
         if order is None:
             self.error(ErrorCode.NOT_AUTHORIZED, f"order {order_id!r} is gone")
             return
-        summary = messages.OrderSummary(
-            status=order.status.value, chat=self.services.orders.chat_state(order).value, workflow=order.workflow.value
-        )
         joined = messages.Joined(
-            order_id=order_id, order=summary, history=history, last_seq=last_seq,
+            order_id=order_id, order=self.services.orders.summary(order), history=history, last_seq=last_seq,
             history_lost=after > last_seq,
         )
         await self.ws.send_text(messages.encode(joined).decode())

@@ -1,7 +1,8 @@
 """Configuration (contract section 3): a TOML file decoded into frozen msgspec Structs, with
 environment overrides. This module is the sole reader of os.environ.
 
-Every problem stops start-up with one line naming the key (`ConfigError`)."""
+Every problem stops start-up with one line naming the key (`ConfigError`); the checks beyond
+types are in gateway.settings_checks."""
 
 from __future__ import annotations
 
@@ -10,20 +11,14 @@ import secrets
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import msgspec
 
-from gateway import phones, templates
-from gateway.policy.lifecycle import EVENT_NAMES, Communications
+from gateway import wording
+from gateway.policy.lifecycle import Communications
+from gateway.settings_checks import ConfigError, parse_duration, startup_warnings, validate
 
-
-class ConfigError(ValueError):
-    """A bad setting. `str()` is one line that starts with the key."""
-
-    def __init__(self, key: str, problem: str) -> None:
-        super().__init__(f"{key}: {problem}")
-        self.key = key
+# ConfigError, parse_duration and startup_warnings are part of this module's interface too.
 
 
 class _Section(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -35,8 +30,11 @@ class GatewaySection(_Section):
     secret: str = ""  # "" = a random one per start (embedded mode only)
     operator_key: str = ""  # "" = a random one per start, printed
     redis_url: str = ""
+    redis_cluster: bool = False
     chat_retention: str = "24h"
     allowed_origins: list[str] = []
+    metrics_key: str = ""  # "" = /metrics is open
+    log_format: str = "text"
 
     @property
     def public_base_url(self) -> str:
@@ -53,6 +51,7 @@ class GatewaySection(_Section):
 
 class LimitsSection(_Section):
     chat_per_second: float = 20
+    media_bytes: int = 5_000_000
 
 
 class SMSSection(_Section):
@@ -61,6 +60,12 @@ class SMSSection(_Section):
     twilio_account_sid: str = ""
     twilio_auth_token: str = ""
     twilio_api_base: str = "https://api.twilio.com"
+    default_region: str = "US"
+    chat_fallback: str = "60s"
+
+    @property
+    def chat_fallback_seconds(self) -> float:
+        return parse_duration(self.chat_fallback)
 
 
 class Retailer(_Section):
@@ -69,6 +74,9 @@ class Retailer(_Section):
     communications: Communications = Communications.PLATFORM
     callback_url: str = ""
     callback_secret: str = ""
+    support: str = ""
+    brand_color: str = ""  # "" or "#rrggbb" (checked at start-up): the page's accent colour
+    logo_url: str = ""  # "" or an https URL (checked at start-up) shown on the page
     templates: dict[str, str] = {}
 
 
@@ -88,6 +96,10 @@ class Settings(_Section):
         found = self.retailers.get(retailer)
         return found.name if found else retailer
 
+    def retailer_support(self, retailer: str) -> str:
+        found = self.retailers.get(retailer)
+        return found.support if found else ""
+
     def retailer_templates(self, retailer: str) -> dict[str, str]:
         found = self.retailers.get(retailer)
         return found.templates if found else {}
@@ -105,22 +117,16 @@ ENV_OVERRIDES = {
     "GATEWAY_SECRET": ("gateway", "secret"),
     "GATEWAY_OPERATOR_KEY": ("gateway", "operator_key"),
     "GATEWAY_REDIS_URL": ("gateway", "redis_url"),
+    "GATEWAY_REDIS_CLUSTER": ("gateway", "redis_cluster"),
+    "GATEWAY_METRICS_KEY": ("gateway", "metrics_key"),
+    "GATEWAY_LOG_FORMAT": ("gateway", "log_format"),
     "TWILIO_ACCOUNT_SID": ("sms", "twilio_account_sid"),
     "TWILIO_AUTH_TOKEN": ("sms", "twilio_auth_token"),
     "TWILIO_API_BASE": ("sms", "twilio_api_base"),
 }
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd])\s*$")
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-_RETAILER_KEY = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-
-
-def parse_duration(text: str) -> float:
-    """`90s`, `30m`, `24h` (and `7d`) in seconds."""
-    match = _DURATION.match(text)
-    if not match:
-        raise ValueError(f"expected a duration such as 90s, 30m or 24h, got {text!r}")
-    return float(match[1]) * _UNITS[match[2]]
+_BOOLEAN_KEYS = {("gateway", "redis_cluster")}
+_BOOLEANS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False, "": False}
 
 
 def load(path: str | Path | None, environ: Mapping[str, str]) -> tuple[Settings, list[str]]:
@@ -136,11 +142,20 @@ def parse(raw: dict, environ: Mapping[str, str]) -> tuple[Settings, list[str]]:
     raw = {section: dict(value) if isinstance(value, dict) else value for section, value in raw.items()}
     for variable, (section, key) in ENV_OVERRIDES.items():
         if variable in environ:
-            raw.setdefault(section, {})[key] = environ[variable]
+            raw.setdefault(section, {})[key] = _from_environ(variable, section, key, environ[variable])
     settings = _decode(raw)
     settings, generated = _fill_generated(settings)
     validate(settings)
     return settings, generated
+
+
+def _from_environ(variable: str, section: str, key: str, text: str) -> object:
+    if (section, key) not in _BOOLEAN_KEYS:
+        return text
+    value = _BOOLEANS.get(text.strip().lower())
+    if value is None:
+        raise ConfigError(f"{section}.{key}", f"expected true or false in {variable}, got {text!r}")
+    return value
 
 
 def development_defaults() -> dict:
@@ -210,7 +225,15 @@ def _config_error(text: str) -> ConfigError:
     if missing:
         key = f"{key}.{missing[1]}" if key else missing[1]
         problem = "required"
-    return ConfigError(key or "config", problem)
+    choices = _CHOICES.get(key.rpartition(".")[2], ())
+    return ConfigError(key or "config", wording.in_our_words(problem, kinds=_KINDS, choices=choices))
+
+
+# msgspec's names for TOML's kinds of value, in the words of a config file.
+_KINDS = {
+    **wording.JSON_KINDS, "str": "text in quotes", "array": "a list", "object": "a table", "null": "nothing",
+}
+_CHOICES = {"communications": tuple(mode.value for mode in Communications)}
 
 
 def _fill_generated(settings: Settings) -> tuple[Settings, list[str]]:
@@ -232,84 +255,3 @@ def _fill_generated(settings: Settings) -> tuple[Settings, list[str]]:
         if changes:
             retailers[key] = msgspec.structs.replace(retailer, **changes)
     return msgspec.structs.replace(settings, gateway=gateway, retailers=retailers), generated
-
-
-def validate(settings: Settings) -> None:
-    """Checks every value whose type alone does not say it is good."""
-    gateway = settings.gateway
-    _check_url("gateway.public_url", gateway.public_url)
-    if not gateway.secret:
-        raise ConfigError("gateway.secret", "required when redis_url is set (nodes share it)")
-    try:
-        if gateway.chat_retention_seconds <= 0:
-            raise ValueError("must be longer than zero")
-    except ValueError as exc:
-        raise ConfigError("gateway.chat_retention", str(exc)) from None
-    for index, origin in enumerate(gateway.allowed_origins):
-        parts = urlsplit(origin)
-        if parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("", "/"):
-            raise ConfigError(
-                f"gateway.allowed_origins[{index}]",
-                f"expected an origin such as https://shop.example, got {origin!r}",
-            )
-    if gateway.redis_url and urlsplit(gateway.redis_url).scheme not in ("redis", "rediss", "unix"):
-        raise ConfigError("gateway.redis_url", f"expected a redis:// URL, got {gateway.redis_url!r}")
-    if settings.limits.chat_per_second < 0:
-        raise ConfigError("limits.chat_per_second", "must be 0 (no limit) or more")
-    _validate_sms(settings.sms)
-    _validate_retailers(settings)
-
-
-def _validate_sms(sms: SMSSection) -> None:
-    if sms.provider not in ("console", "twilio"):
-        raise ConfigError("sms.provider", f'expected "console" or "twilio", got {sms.provider!r}')
-    if not sms.numbers:
-        raise ConfigError("sms.numbers", "needs at least one sender number")
-    for index, number in enumerate(sms.numbers):
-        if phones.normalize(number) is None:
-            raise ConfigError(f"sms.numbers[{index}]", f"expected an E.164 number, got {number!r}")
-    _check_url("sms.twilio_api_base", sms.twilio_api_base)
-    if sms.provider == "twilio":
-        if not sms.twilio_account_sid:
-            raise ConfigError("sms.twilio_account_sid", "required with provider twilio")
-        if not sms.twilio_auth_token:
-            raise ConfigError("sms.twilio_auth_token", "required with provider twilio")
-
-
-def _validate_retailers(settings: Settings) -> None:
-    keys_seen = {settings.gateway.operator_key: "gateway.operator_key"}
-    for key, retailer in settings.retailers.items():
-        where = f"retailers.{key}"
-        if not _RETAILER_KEY.match(key):
-            raise ConfigError(where, "retailer keys are 1-64 letters, digits, _ or -")
-        if retailer.api_key in keys_seen:
-            raise ConfigError(f"{where}.api_key", f"same key as {keys_seen[retailer.api_key]}")
-        keys_seen[retailer.api_key] = f"{where}.api_key"
-        if retailer.callback_url:
-            _check_url(f"{where}.callback_url", retailer.callback_url)
-        elif retailer.communications is Communications.RETAILER:
-            raise ConfigError(f"{where}.callback_url", 'required when communications = "retailer"')
-        for event, template in retailer.templates.items():
-            if event not in EVENT_NAMES:
-                raise ConfigError(
-                    f"{where}.templates.{event}",
-                    f"not an event name (expected one of {', '.join(EVENT_NAMES)})",
-                )
-            problem = templates.problem(template)
-            if problem:
-                raise ConfigError(f"{where}.templates.{event}", problem)
-            longest = templates.render(
-                template, templates.longest_values(retailer.name, settings.gateway.public_url)
-            )
-            if len(longest) > templates.MAX_SMS:
-                raise ConfigError(
-                    f"{where}.templates.{event}",
-                    f"can reach {len(longest)} characters with the longest values; "
-                    f"a text is at most {templates.MAX_SMS}",
-                )
-
-
-def _check_url(key: str, url: str) -> None:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(key, f"expected an http(s) URL, got {url!r}")

@@ -33,6 +33,7 @@ def sample_values(settings: Settings, retailer: Retailer) -> dict[str, str]:
         "status_url": status_url,
         "order_id": SAMPLE_ORDER_ID,
         "sender_number": settings.sms.numbers[0] if settings.sms.numbers else "",
+        "support": retailer.support,
     }
 
 
@@ -45,10 +46,10 @@ def _retailer_block(settings: Settings, key: str) -> str:
             "these templates are not used"
         )
     values = sample_values(settings, retailer)
-    longest = templates.longest_values(retailer.name, settings.gateway.public_url)
+    longest = templates.longest_values(retailer.name, settings.gateway.public_url, retailer.support)
     shown = 0
     for event in EVENT_NAMES:
-        template = templates.template_for(event, retailer.templates)
+        template = templates.template_for(event, retailer.templates, retailer.support)
         source = "override" if event in retailer.templates else "built-in"
         if event not in retailer.templates and not template:
             continue  # no built-in and no override: this event never sends a text
@@ -67,6 +68,11 @@ def _retailer_block(settings: Settings, key: str) -> str:
         ]
     if not shown:
         lines.append("  no templates: this retailer's events send no texts")
+    if retailer.communications is Communications.PLATFORM:
+        reply = templates.help_reply(retailer.name, retailer.support)
+        lines += ["", "  help (the reply to HELP or INFO)", f"    | {reply}", f"    {_cost(reply)}"]
+        if not retailer.support:
+            lines.append(f"    set retailers.{key}.support to tell customers how to reach you")
     return "\n".join(lines) + "\n"
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import string
 
-PLACEHOLDERS = ("retailer", "shopper", "status_url", "order_id", "sender_number")
+PLACEHOLDERS = ("retailer", "shopper", "status_url", "order_id", "sender_number", "support")
 MAX_SMS = 1600  # Twilio's limit for one message body
 
 BUILTIN = {
@@ -12,18 +12,26 @@ BUILTIN = {
     "staged": "Your {retailer} order is ready. Details: {status_url}",
     "delivering": "{shopper} is on the way with your {retailer} order. Track it: {status_url}",
     "delivered": "Your {retailer} order was delivered. Thank you!",
-    "canceled": "Your {retailer} order {order_id} was canceled. Questions? Reply HELP.",
+    "canceled": "Your {retailer} order {order_id} was canceled.",
+}
+# Built-ins that point to the retailer's support contact, used when the retailer has one: a
+# text never sends a customer to HELP (or anywhere) that has no contact to give.
+BUILTIN_WITH_SUPPORT = {
+    "canceled": "Your {retailer} order {order_id} was canceled. Questions? {support}",
 }
 
 HELP_TEXT = (
-    "{retailer}: order updates and chat with your shopper. "
+    "{retailer}: texts about your order and chat with your shopper. "
     "Reply STOP to stop texts, START to resume. Msg & data rates may apply."
 )
+HELP_SUPPORT = " Help: {support}"
 POLITE_REPLIES = {
     "not_started": "Thanks! Your shopper hasn't started yet. You can chat here once they start shopping.",
-    "closed": "This order is complete, so this chat is closed. For help, contact {retailer}.",
-    "unavailable": "Replies to this number aren't monitored. For help, contact {retailer}.",
+    "closed": "The chat for this order is closed.",
+    "unavailable": "Replies to this number aren't monitored.",
 }
+POLITE_CONTACT = " For help, contact {retailer}."
+POLITE_SUPPORT = " For help, contact {retailer}: {support}"
 SHOPPER_FALLBACK = "Your shopper"
 
 # Longest values a placeholder can take, for the start-up length check.
@@ -52,21 +60,42 @@ def problem(template: str) -> str | None:
     return None
 
 
-def template_for(event: str, overrides: dict[str, str]) -> str:
+def placeholders_in(template: str) -> set[str]:
+    """The placeholders a well-formed template uses."""
+    return {field for _, field, _, _ in string.Formatter().parse(template) if field is not None}
+
+
+def template_for(event: str, overrides: dict[str, str], support: str = "") -> str:
     """The retailer's override wins; "" turns the notification off; events without a built-in
-    template send nothing unless the retailer sets one."""
+    template send nothing unless the retailer sets one. `support` is the retailer's contact."""
     if event in overrides:
         return overrides[event]
+    if support and event in BUILTIN_WITH_SUPPORT:
+        return BUILTIN_WITH_SUPPORT[event]
     return BUILTIN.get(event, "")
+
+
+def help_reply(retailer: str, support: str) -> str:
+    """The answer to HELP or INFO (contract section 5): who texts, what the texts are, how to
+    stop them, and the retailer's support contact when it has one."""
+    return render(HELP_TEXT + (HELP_SUPPORT if support else ""), {"retailer": retailer, "support": support})
+
+
+def polite_reply(chat_state: str, retailer: str, support: str) -> str:
+    """The one reply to a text that cannot join the chat, by the order's chat state."""
+    template = POLITE_REPLIES[chat_state]
+    if chat_state != "not_started":  # a chat that will open needs no other way in
+        template += POLITE_SUPPORT if support else POLITE_CONTACT
+    return render(template, {"retailer": retailer, "support": support})
 
 
 def render(template: str, values: dict[str, str]) -> str:
     return template.format_map(values)
 
 
-def longest_values(retailer_name: str, public_url: str) -> dict[str, str]:
+def longest_values(retailer_name: str, public_url: str, support: str = "") -> dict[str, str]:
     status_url = f"{public_url.rstrip('/')}/orders/{'W' * 128}?token={'W' * TOKEN_MAX}"
-    return {**LONGEST, "retailer": retailer_name, "status_url": status_url}
+    return {**LONGEST, "retailer": retailer_name, "status_url": status_url, "support": support}
 
 
 # --- segments ---------------------------------------------------------------------------

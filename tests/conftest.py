@@ -5,4 +5,5 @@ pytest_plugins = [
     "support.app_server",
     "support.callback_receiver",
     "support.fake_twilio",
+    "support.logging_state",
 ]

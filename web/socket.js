@@ -1,15 +1,18 @@
 // A WebSocket to the gateway that comes back by itself, and the sends it owes the server.
-// Shared by the Order Status page (order.js) and the /dev shopper console (dev.js).
+// Shared by the Order Status page and <order-chat> (orderchat.js) and the /dev shopper console
+// (dev.js).
 
 const FIRST_DELAY_MS = 500;
 const MAX_DELAY_MS = 10_000;
 const PING_EVERY_MS = 25_000;
 const OVERLOADED_RETRY_MS = 1000; // should an `overloaded` frame not say when
 
-/** Same origin as the page, ws: or wss: to match its scheme. */
-export function socketUrl(path, token) {
-  const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-  return `${scheme}//${location.host}${path}?token=${encodeURIComponent(token)}`;
+/** `path` under `base` (the page's origin by default), ws: or wss: to match its scheme. */
+export function socketUrl(path, token, base = location.origin) {
+  const url = new URL(path, base);
+  url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+  url.search = `?token=${encodeURIComponent(token)}`;
+  return url.href;
 }
 
 /**
@@ -110,9 +113,9 @@ export class Outbox {
     this.pending = new Map();
   }
 
-  add(orderId, text) {
+  add(orderId, text, media = []) {
     const clientId = newClientId();
-    this.pending.set(clientId, { order_id: orderId, text });
+    this.pending.set(clientId, { order_id: orderId, text, ...(media.length ? { media } : {}) });
     return clientId;
   }
 
@@ -124,17 +127,19 @@ export class Outbox {
     return this.pending.delete(clientId);
   }
 
+  /** The `send` frame of one pending message. */
+  frame(clientId) {
+    return { type: "send", client_id: clientId, ...this.pending.get(clientId) };
+  }
+
   /**
    * An `overloaded` error frame for one of these sends: the node is busy, not down. Sends it
-   * again through `send(frame)`, with the same client_id, after the delay the server named.
-   * Returns whether the frame was such an answer (handled here).
+   * again through `send(frame)`, same client_id, after the delay the server named. Returns
+   * whether the frame was such an answer (handled here).
    */
   retryOverloaded(frame, send) {
     if (frame.code !== "overloaded" || !this.pending.has(frame.client_id)) return false;
-    setTimeout(() => {
-      const item = this.pending.get(frame.client_id);
-      if (item) send({ type: "send", order_id: item.order_id, client_id: frame.client_id, text: item.text });
-    }, frame.retry_after_ms ?? OVERLOADED_RETRY_MS);
+    setTimeout(() => this.has(frame.client_id) && send(this.frame(frame.client_id)), frame.retry_after_ms ?? OVERLOADED_RETRY_MS);
     return true;
   }
 
@@ -142,7 +147,7 @@ export class Outbox {
   flush(send, orderId = null) {
     for (const [clientId, item] of this.pending) {
       if (orderId !== null && item.order_id !== orderId) continue;
-      send({ type: "send", order_id: item.order_id, client_id: clientId, text: item.text });
+      send(this.frame(clientId));
     }
   }
 }
@@ -153,11 +158,4 @@ export function newClientId() {
   if (typeof crypto.randomUUID === "function") return crypto.randomUUID();
   const bytes = crypto.getRandomValues(new Uint8Array(16));
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-/** "10:42" in the reader's locale, from an RFC 3339 time or unix seconds. */
-export function clock(at) {
-  const date = typeof at === "number" ? new Date(at * 1000) : new Date(at);
-  if (Number.isNaN(date.getTime())) return "";
-  return date.toLocaleTimeString([], { hour: "numeric", minute: "2-digit" });
 }

@@ -68,14 +68,18 @@ class RedisBroker:
         self._unsubscribing: dict[str, deque[asyncio.Future[None]]] = defaultdict(deque)
         self._connection: AbstractConnection | None = None
         self._listener: asyncio.Task[None] | None = None
+        self._closing = False
 
     async def start(self) -> None:
         self._listener = asyncio.create_task(self._listen(), name="redis-broker-listener")
 
     async def close(self) -> None:
+        # The flag ends the reconnect loop even when the cancel is swallowed by a connect
+        # attempt under way (a node stopping while Redis is down must still stop).
+        self._closing = True
         if self._listener is not None:
             self._listener.cancel()
-            await asyncio.gather(self._listener, return_exceptions=True)
+            await asyncio.wait({self._listener}, timeout=self._confirm_timeout)
             self._listener = None
         await self._listen_pool.disconnect()
 
@@ -147,13 +151,13 @@ class RedisBroker:
 
     async def _listen(self) -> None:
         failures = 0
-        while True:
+        while not self._closing:
             connection = self._listen_pool.make_connection()
             try:
                 await connection.connect()
                 failures = 0
                 await self._resubscribe(connection)
-                while True:
+                while not self._closing:
                     # push_request: with RESP3 (redis-py 8 default) pub/sub replies are pushes.
                     reply = await connection.read_response(timeout=math.inf, push_request=True)
                     self._dispatch(reply)

@@ -13,7 +13,9 @@ from gateway.endpoints.auth import Authenticator
 from gateway.endpoints.errors import ApiError, invalid, json_response, read_json
 from gateway.policy.access import Caller, Principal, may_see
 from gateway.policy.consent import ConsentSource
-from gateway.schemas import SHOPPER_ID, CreateOrder, MessagesPage, PostEvent, SetSMS, ShopperToken
+from gateway.schemas import (
+    SHOPPER_ID, ConsentLog, ConsentLogEntry, CreateOrder, MessagesPage, PostEvent, SetSMS, ShopperToken,
+)
 from gateway.store.records import OrderRecord
 
 if TYPE_CHECKING:
@@ -48,6 +50,7 @@ class OrdersAPI:
             Route("/v1/orders/{order_id}/events", self.post_event, methods=["POST"]),
             Route("/v1/orders/{order_id}/sms", self.set_sms, methods=["PUT"]),
             Route("/v1/orders/{order_id}/messages", self.list_messages, methods=["GET"]),
+            Route("/v1/orders/{order_id}/consent", self.get_consent, methods=["GET"]),
             Route("/v1/shoppers/{shopper_id}/tokens", self.mint_shopper_token, methods=["POST"]),
         ]
 
@@ -99,3 +102,10 @@ class OrdersAPI:
             raise invalid("shopper_id", f"expected 1-128 letters, digits or ._:- , got {shopper_id!r}")
         token, expires_at = self._services.tokens.shopper(shopper_id, self._services.clock())
         return json_response(ShopperToken(token=token, expires_at=iso(expires_at)), 201)
+
+    async def get_consent(self, request: Request) -> Response:
+        """The record a retailer shows to prove consent: every change, oldest first."""
+        principal = self._auth.require(request, Caller.RETAILER, Caller.OPERATOR)
+        order = await self._order_for(request, principal)
+        changes = [ConsentLogEntry(at=iso(c.at), opt_in=c.opt_in, source=c.source) for c in order.consent_log]
+        return json_response(ConsentLog(opt_in=order.consent.opt_in, source=order.consent.source, changes=changes))

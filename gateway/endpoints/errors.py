@@ -15,7 +15,9 @@ from starlette.responses import JSONResponse, Response
 from gateway.broker.base import BrokerUnavailable
 from gateway.capacity import Overloaded
 from gateway.orders import Conflict, ConsentRefusedError, InvalidField
+from gateway.policy.lifecycle import Workflow
 from gateway.store.base import OrderNotFound, StoreUnavailable
+from gateway.wording import in_our_words
 
 log = logging.getLogger("gateway.http")
 
@@ -65,6 +67,10 @@ async def read_json(request: Request, schema: type, limit: int = MAX_BODY):
 
 
 _AT = re.compile(r" - at `\$\.?([^`]*)`$")
+# What a field with a pattern or a fixed set of values accepts, in the contract's words.
+_ID_WORDS = "1-128 letters, digits or ._:- starting with a letter or digit"
+_FORMATS = {"id": _ID_WORDS, "shopper.id": _ID_WORDS}
+_CHOICES = {"workflow": tuple(workflow.value for workflow in Workflow)}
 
 
 def from_decode_error(exc: msgspec.DecodeError) -> ApiError:
@@ -79,7 +85,8 @@ def from_decode_error(exc: msgspec.DecodeError) -> ApiError:
         named = re.match(pattern, problem)
         if named:
             field = f"{field}.{named[1]}" if field else named[1]
-    return invalid(field or "body", problem)
+    words = in_our_words(problem, choices=_CHOICES.get(field, ()), format_words=_FORMATS.get(field, ""))
+    return invalid(field or "body", words)
 
 
 # --- the one mapping from exceptions to answers ------------------------------------------------
@@ -98,7 +105,9 @@ async def _order_not_found(request: Request, exc: OrderNotFound) -> Response:
 
 
 async def _conflict(request: Request, exc: Conflict) -> Response:
-    return error_response(409, "conflict", f"order {exc.args[0]!r} exists with another body")
+    differ = dict.fromkeys(exc.fields, "differs from the order as created")
+    message = f"order {exc.args[0]!r} exists with other values for: {', '.join(exc.fields)}"
+    return error_response(409, "conflict", message, differ)
 
 
 async def _consent_refused(request: Request, exc: ConsentRefusedError) -> Response:

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
 from typing import TYPE_CHECKING
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
+
+from gateway.endpoints.auth import bearer
+from gateway.endpoints.errors import error_response
 
 if TYPE_CHECKING:
     from gateway.services import Services
@@ -40,4 +44,15 @@ class Health:
         return JSONResponse(body, status_code=200 if ok else 503)
 
     async def metrics(self, request: Request) -> Response:
-        return Response(self._services.metrics.render(), media_type="text/plain; version=0.0.4")
+        """Prometheus text; with `metrics_key` set, only for `Authorization: Bearer <metrics_key>`."""
+        key = self._services.settings.gateway.metrics_key
+        if key and not hmac.compare_digest((bearer(request) or "").encode(), key.encode()):
+            denied = error_response(401, "unauthorized", "expected Authorization: Bearer <metrics_key>")
+            denied.headers["WWW-Authenticate"] = "Bearer"
+            return denied
+        metrics = self._services.metrics
+        try:
+            metrics.redis_up.set(1 if await asyncio.wait_for(self._services.store.ping(), timeout=1) else 0)
+        except (TimeoutError, ConnectionError, OSError):
+            metrics.redis_up.set(0)
+        return Response(metrics.render(), media_type="text/plain; version=0.0.4")

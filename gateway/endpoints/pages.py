@@ -17,7 +17,9 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 import gateway.web
+from gateway.endpoints import brand
 from gateway.policy.chat import Role
+from gateway.settings import Settings
 from gateway.store.records import OrderRecord
 
 if TYPE_CHECKING:
@@ -51,11 +53,26 @@ STEPS: dict[str, tuple[tuple[str, str, tuple[str, ...]], ...]] = {
 }
 CANCELED_LABEL = "Canceled"
 
+FINAL_STATUSES = ("delivered", "canceled")
+
+# Why chat is not open, by reason_key(); "closed" is a delivered (or picked up) order.
 CHAT_REASONS = {
     "not_started": "Chat opens when your shopper starts shopping.",
     "closed": "This order is complete; chat is read-only.",
-    "unavailable": "Chat isn't available for this order.",
+    "canceled": "This order was canceled; chat is read-only.",
+    "unavailable": "Chat isn't offered for this order.",
 }
+
+
+def reason_key(status: str, chat: str) -> str:
+    """Which CHAT_REASONS line a page shows (web/orderchat.js decides the same way)."""
+    return "canceled" if chat == "closed" and status == "canceled" else chat
+
+
+def person(workflow: str) -> str:
+    """What the page calls the person named in events: a last_mile order's is its driver."""
+    return "driver" if workflow == "last_mile" else "shopper"
+
 
 # The page carries a customer token in its URL: it must not leak through a Referer, be
 # cached by a shared cache, or be framed.
@@ -63,11 +80,16 @@ _HEADERS = {
     "Cache-Control": "no-store",
     "Referrer-Policy": "no-referrer",
     "X-Content-Type-Options": "nosniff",
-    "Content-Security-Policy": (
-        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
-    ),
 }
+_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:{logo}; "
+    "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
+
+
+def _headers(settings: Settings, retailer: str) -> dict[str, str]:
+    logo = brand.logo_origin(settings, retailer)
+    return {**_HEADERS, "Content-Security-Policy": _CSP.format(logo=f" {logo}" if logo else "")}
 
 
 @functools.cache
@@ -94,7 +116,8 @@ def _error_page(status_code: int, title: str, detail: str) -> HTMLResponse:
     body = _fill(
         _template("error.html"), {"title": html.escape(title), "detail": html.escape(detail)}
     )
-    return HTMLResponse(body, status_code=status_code, headers=_HEADERS)
+    headers = {**_HEADERS, "Content-Security-Policy": _CSP.format(logo="")}
+    return HTMLResponse(body, status_code=status_code, headers=headers)
 
 
 def _timeline(workflow: str, status: str) -> str:
@@ -136,40 +159,71 @@ def headline(workflow: str, status: str) -> str:
     return status.replace("_", " ").capitalize()
 
 
-def _chat_reasons(chat: str) -> str:
+def _chat_reasons(status: str, chat: str) -> str:
+    shown = reason_key(status, chat)
+    # Chat not offered (last_mile, retailer mode) stays so: its order never meets the others,
+    # which speak of a shopper.
+    keys = ["unavailable"] if chat == "unavailable" else list(CHAT_REASONS)
     return "\n".join(
-        f'<p class="chat-reason" data-chat="{state}"{"" if state == chat else " hidden"}>'
-        f"{html.escape(text)}</p>"
-        for state, text in CHAT_REASONS.items()
+        f'<p class="chat-reason" data-reason="{key}"{"" if key == shown else " hidden"}>'
+        f"{html.escape(CHAT_REASONS[key])}</p>"
+        for key in keys
     )
 
 
-def render(services: Services, record: OrderRecord) -> str:
-    """The page for one order, as HTML."""
+def stylesheets(settings: Settings, retailer: str) -> str:
+    """The page's stylesheet links (the element makes them absolute to the gateway)."""
+    paths = ["/static/style.css", brand.stylesheet_path(settings, retailer)]
+    return "\n".join(f'<link rel="stylesheet" href="{path}">' for path in paths if path)
+
+
+def render_body(services: Services, record: OrderRecord) -> str:
+    """What the page and the embedded element show for one order, as an HTML fragment."""
+    settings = services.settings
     view = services.orders.view(record)
-    retailer_name = services.settings.retailer_name(record.retailer)
+    retailer_name = settings.retailer_name(record.retailer)
     shopper = view.shopper.name if view.shopper is not None else ""
     stopped = not view.sms.opt_in and view.sms.source == "keyword"
-    chat_open = view.chat == "open"
+    who = person(view.workflow)
+    offered = view.chat != "unavailable"
     return _fill(
-        _template("order.html"),
+        _template("order-body.html"),
         {
-            "retailer": html.escape(retailer_name),
+            "brand": brand.logo_html(settings, record.retailer, retailer_name),
             "order_id": html.escape(view.id),
             "workflow": html.escape(view.workflow),
             "status": html.escape(view.status),
+            "person": who,
             "headline": html.escape(headline(view.workflow, view.status)),
             "shopper": html.escape(shopper),
             "shopper_hidden": "" if shopper else " hidden",
             "timeline": _timeline(view.workflow, view.status),
             "chat": html.escape(view.chat),
-            "chat_reasons": _chat_reasons(view.chat),
-            "composer_disabled": "" if chat_open else " disabled",
+            "chat_title": f"Chat with your {who}" if offered else "Chat",
+            "chat_reasons": _chat_reasons(view.status, view.chat),
+            "chat_live_hidden": "" if offered else " hidden",
+            "composer_disabled": "" if view.chat == "open" else " disabled",
+            "sms_label": f"Send me order updates{f' and {who} messages' if offered else ''} by text",
             "sms_checked": " checked" if view.sms.opt_in else "",
             "sms_state": "on" if view.sms.opt_in else "off",
+            "final_hidden": "" if view.status in FINAL_STATUSES else " hidden",
             "sender": html.escape(record.sender),
             "stop_hidden": "" if stopped else " hidden",
+            "noscript_chat": f" and chat with your {who}" if offered else "",
             "initial": _json_for_script(view),
+        },
+    )
+
+
+def render(services: Services, record: OrderRecord) -> str:
+    """The page for one order, as HTML."""
+    settings = services.settings
+    return _fill(
+        _template("order.html"),
+        {
+            "retailer": html.escape(settings.retailer_name(record.retailer)),
+            "stylesheets": stylesheets(settings, record.retailer),
+            "body": render_body(services, record),
         },
     )
 
@@ -201,4 +255,4 @@ class Pages:
                 "We couldn't find this order",
                 "It may have been completed a while ago and no longer be kept.",
             )
-        return HTMLResponse(render(services, record), headers=_HEADERS)
+        return HTMLResponse(render(services, record), headers=_headers(services.settings, record.retailer))

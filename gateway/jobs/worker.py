@@ -73,6 +73,7 @@ class Worker:
         self._doorbell = doorbell
         self._task: asyncio.Task | None = None
         self._running: set[asyncio.Task] = set()
+        self._stopping = False
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._loop(), name=f"worker:{self._kind}")
@@ -81,9 +82,14 @@ class Worker:
         """Stops claiming, lets the jobs under way settle for up to `grace` seconds (a send
         already handed to the provider should finish and be recorded), then cancels the
         rest, whose leases run out so another node runs them again."""
+        # The flag, not only the cancel, ends the loop: a cancel that lands as a Redis call
+        # gives up (Python 3.11's wait_for, and client libraries, can swallow it) would
+        # otherwise leave the loop claiming forever and the node never stopping.
+        self._stopping = True
+        self._doorbell.ring()
         if self._task is not None:
             self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+            await asyncio.wait({self._task}, timeout=grace)
         if self._running:
             await asyncio.wait(list(self._running), timeout=grace)
         for task in list(self._running):
@@ -92,7 +98,7 @@ class Worker:
 
     async def _loop(self) -> None:
         failures = 0
-        while True:
+        while not self._stopping:
             try:
                 free = self._concurrency - len(self._running)
                 jobs = await self._queue.claim(self._kind, self._clock(), self._lease, free) if free else []

@@ -10,7 +10,7 @@ def order_tag(order_id: str) -> str:
 
 
 class OrderKeys:
-    __slots__ = ("rec", "history", "clients", "texts")
+    __slots__ = ("rec", "history", "clients", "texts", "presence", "read", "media", "media_types")
 
     def __init__(self, order_id: str) -> None:
         tag = order_tag(order_id)
@@ -18,9 +18,13 @@ class OrderKeys:
         self.history = f"{tag}:msgs"  # list of message json; its length is the last seq
         self.clients = f"{tag}:clients"  # "<sender>:<client_id>" -> seq
         self.texts = f"{tag}:texts"  # seq -> SMS state
+        self.presence = f"{tag}:presence"  # customer socket id -> lease end (ms, Redis time)
+        self.read = f"{tag}:read"  # the highest seq the customer read on the page
+        self.media = f"{tag}:media"  # photo id -> bytes (gateway/media)
+        self.media_types = f"{tag}:media_types"  # photo id -> content type
 
     def all(self) -> tuple[str, ...]:
-        return (self.rec, self.history, self.clients, self.texts)
+        return (self.rec, self.history, self.clients, self.texts, self.presence, self.read, self.media, self.media_types)
 
 
 def phone_orders(phone: str) -> str:

@@ -3,84 +3,23 @@ what a customer sees and does, and that the page rides out a dropped connection.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, Page, WebSocketRoute, async_playwright, expect
+from playwright.async_api import Page, WebSocketRoute, expect
 
-from gateway.capacity import Capacity
-from support.app_server import (
-    OPERATOR_KEY,
-    RunningGateway,
-    auth,
-    base_config,
-    frame_of,
-    join,
-    running_gateway,
-    send_text,
-)
+from support.app_server import OPERATOR_KEY, auth, frame_of, join, send_text
+from support.order_page import UI_TIMEOUT, new_order, open_order, transcript
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-UI_TIMEOUT = 5000  # ms, for every wait on the page
 CUSTOMER_WS = re.compile(r"/ws/customer\?")
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium package for the browser tests")
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        await browser.close()
-
-
-@pytest.fixture
-async def page(browser: Browser) -> AsyncIterator[Page]:
-    """A phone-sized page that fails the test on any script error."""
-    context = await browser.new_context(viewport={"width": 390, "height": 844})
-    page = await context.new_page()
-    script_errors: list[str] = []
-    page.on("pageerror", lambda error: script_errors.append(str(error)))
-    yield page
-    await context.close()
-    assert script_errors == [], f"expected no script errors on the page, got {script_errors}"
-
-
-async def open_order(gateway: RunningGateway, page: Page, view: dict) -> None:
-    await page.goto(view["status_page_url"])
-    await expect(page.locator("#connection")).to_have_attribute("data-state", "live", timeout=UI_TIMEOUT)
-
-
-async def new_order(gateway: RunningGateway, order_id: str, **body) -> dict:
-    response = await gateway.create_order(order_id, sms_opt_in=True, **body)
-    assert response.status_code == 201, response.text
-    return response.json()
-
-
-async def transcript(gateway: RunningGateway, order_id: str) -> list[dict]:
-    response = await gateway.http.get(f"/v1/orders/{order_id}/messages", headers=auth(OPERATOR_KEY))
-    assert response.status_code == 200, response.text
-    return response.json()["messages"]
 
 
 async def test_page_shows_status_and_why_chat_is_closed_before_shopping(gateway, page):
     view = await new_order(gateway, "web-1")
-    await open_order(gateway, page, view)
+    await open_order(page, view)
 
     await expect(page.locator("#status-headline")).to_have_text("Order placed")
     await expect(page.locator("#timeline [data-step=placed]")).to_have_attribute("aria-current", "step")
@@ -93,7 +32,7 @@ async def test_page_shows_status_and_why_chat_is_closed_before_shopping(gateway,
 
 async def test_picking_opens_chat_without_reload(gateway, page):
     view = await new_order(gateway, "web-2")
-    await open_order(gateway, page, view)
+    await open_order(page, view)
     await page.evaluate("window.stillTheSamePage = true")
 
     picked = await gateway.event("web-2", "picking", shopper={"id": "shopper-1", "name": "Alex"})
@@ -107,7 +46,7 @@ async def test_picking_opens_chat_without_reload(gateway, page):
 
 async def test_chat_goes_from_page_to_shopper_and_back(gateway, page):
     view = await gateway.picking_order("web-3")
-    await open_order(gateway, page, view)
+    await open_order(page, view)
     shopper = await gateway.connect("shopper", await gateway.shopper_token())
     await join(shopper, "web-3")
 
@@ -125,7 +64,7 @@ async def test_chat_goes_from_page_to_shopper_and_back(gateway, page):
 
 async def test_sms_switch_turns_texts_off_and_on(gateway, page):
     view = await new_order(gateway, "web-4")
-    await open_order(gateway, page, view)
+    await open_order(page, view)
     switch = page.get_by_role("switch", name=re.compile("by text"))
     await expect(switch).to_be_checked()
 
@@ -147,7 +86,7 @@ async def test_sms_switch_explains_that_stop_needs_start(gateway, page):
         "/dev/api/phone/reply", json={"phone": "+15551230005", "sender": record.sender, "body": "STOP"}
     )
     assert stop.status_code == 200, stop.text
-    await open_order(gateway, page, view)
+    await open_order(page, view)
     switch = page.get_by_role("switch", name=re.compile("by text"))
     await expect(switch).not_to_be_checked()
 
@@ -200,7 +139,7 @@ async def test_page_reconnects_and_resumes_from_its_last_seq(gateway, page):
     link = Link()
     await page.route_web_socket(CUSTOMER_WS, link.handle)
     view = await gateway.picking_order("web-6")
-    await open_order(gateway, page, view)
+    await open_order(page, view)
     shopper = await gateway.connect("shopper", await gateway.shopper_token())
     await join(shopper, "web-6")
     await send_text(shopper, "web-6", "Before the drop", "shopper-b1")
@@ -230,7 +169,7 @@ async def test_a_send_whose_answer_was_lost_is_not_duplicated(gateway, page):
     link = Link()
     await page.route_web_socket(CUSTOMER_WS, link.handle)
     view = await gateway.picking_order("web-7")
-    await open_order(gateway, page, view)
+    await open_order(page, view)
 
     link.lose_answers = True
     await page.get_by_label("Message to your shopper").fill("Only once please")
@@ -246,29 +185,3 @@ async def test_a_send_whose_answer_was_lost_is_not_duplicated(gateway, page):
     await expect(page.locator(".msg.pending")).to_have_count(0)
     texts = [message["text"] for message in await transcript(gateway, "web-7")]
     assert texts == ["Only once please"]
-
-
-async def test_an_overloaded_send_is_retried_after_the_delay_and_lands_once(redis_url, page):
-    config = base_config(gateway={"redis_url": redis_url})
-    async with running_gateway(config, capacity=Capacity(in_flight=1, wait=0.1, retry_after=0.3)) as node:
-        view = await node.picking_order("web-busy")
-        told_busy = asyncio.Event()
-
-        def watch(ws) -> None:
-            ws.on("framereceived", lambda payload: '"overloaded"' in str(payload) and told_busy.set())
-
-        page.on("websocket", watch)
-        await open_order(node, page, view)
-        pool = node.services.connections[0].redis.connection_pool
-        held = await pool.get_connection()  # the node's only Redis slot: it is busy
-        try:
-            await page.get_by_label("Message to your shopper").fill("When you can")
-            await page.get_by_role("button", name="Send").click()
-            await asyncio.wait_for(told_busy.wait(), UI_TIMEOUT / 1000)
-        finally:
-            await pool.release(held)
-
-        await expect(page.locator(".msg.from-customer:not(.pending) .msg-text")).to_have_text(
-            ["When you can"], timeout=UI_TIMEOUT
-        )
-        assert [message["text"] for message in await transcript(node, "web-busy")] == ["When you can"]

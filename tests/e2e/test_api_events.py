@@ -214,5 +214,8 @@ async def test_each_applied_event_reaches_a_joined_socket_as_a_status_frame(gate
     assert acknowledged == {
         "type": "status", "order_id": "o-frames", "status": "acknowledged", "chat": "not_started"
     }
-    assert picking == {"type": "status", "order_id": "o-frames", "status": "picking", "chat": "open"}
-    assert delivered == {"type": "status", "order_id": "o-frames", "status": "delivered", "chat": "closed"}
+    alex = {"name": "Alex"}
+    assert picking == {"type": "status", "order_id": "o-frames", "status": "picking", "chat": "open", "shopper": alex}
+    assert delivered == {
+        "type": "status", "order_id": "o-frames", "status": "delivered", "chat": "closed", "shopper": alex
+    }

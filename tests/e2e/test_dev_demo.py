@@ -68,7 +68,9 @@ async def test_demo_shopper_works_the_order_after_its_first_event(gateway):
     assert moved.json() == {"applied": True, "status": "picking"}
     shopper = await gateway.connect("shopper", made["shopper_token"])
     joined = await join(shopper, order_id)
-    assert joined["order"] == {"status": "picking", "chat": "open", "workflow": "delivery"}
+    assert joined["order"] == {
+        "status": "picking", "chat": "open", "workflow": "delivery", "shopper": {"name": "Alex"}
+    }
 
 
 async def test_demo_events_are_checked(gateway):

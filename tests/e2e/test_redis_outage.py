@@ -91,3 +91,29 @@ async def test_a_redis_that_comes_back_empty_is_reported_not_papered_over(tmp_pa
             assert (await frame_of(customer, "pong"))["type"] == "pong"  # and the socket stays
     finally:
         redis.stop()
+
+
+async def test_a_node_told_to_stop_while_redis_is_down_stops(tmp_path):
+    """A node must not hang in its reconnect and claim loops when it is stopped during an
+    outage (SIGTERM from a deploy while Redis fails over)."""
+    redis = RedisServer(tmp_path, appendonly=True)
+    redis.start()
+    try:
+        stopped = asyncio.Event()
+
+        async def run_node() -> None:
+            async with running_gateway(base_config(gateway={"redis_url": redis.url})) as node:
+                await node.picking_order("o-stop", sms_opt_in=True)  # a text job under way too
+                shopper = await node.connect("shopper", await node.shopper_token())
+                await join(shopper, "o-stop")
+                await redis.astop()
+                answer = await node.http.get("/v1/orders/o-stop", headers=auth(OPERATOR_KEY))
+                assert answer.status_code == 503
+            stopped.set()
+
+        # running_gateway caps uvicorn's graceful shutdown at 5 s; each part then has its own
+        # bound. Past 20 s the node is hung.
+        await asyncio.wait_for(run_node(), 20)
+        assert stopped.is_set()
+    finally:
+        redis.stop()

@@ -10,7 +10,9 @@ async def test_chat_flows_from_shopper_to_customer_and_back(gateway):
     shopper = await gateway.connect("shopper", await gateway.shopper_token())
     customer = await gateway.connect("customer", view["customer_token"])
     joined = await join(shopper, "o-smoke")
-    assert joined["order"] == {"status": "picking", "chat": "open", "workflow": "delivery"}
+    assert joined["order"] == {
+        "status": "picking", "chat": "open", "workflow": "delivery", "shopper": {"name": "Alex"}
+    }
     await join(customer, "o-smoke")
     await send_text(shopper, "o-smoke", "Bananas are green, ok?", "c1")
     ack = await frame_of(shopper, "ack")

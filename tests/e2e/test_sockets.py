@@ -137,7 +137,9 @@ async def test_join_answers_with_the_order_its_history_and_last_seq(gateway):
     joined = await join(late, "o-join")
 
     assert joined["order_id"] == "o-join"
-    assert joined["order"] == {"status": "picking", "chat": "open", "workflow": "delivery"}
+    assert joined["order"] == {
+        "status": "picking", "chat": "open", "workflow": "delivery", "shopper": {"name": "Alex"}
+    }
     assert joined["history"] == acked
     assert joined["last_seq"] == 2
 
@@ -487,7 +489,9 @@ async def test_a_customer_can_join_a_closed_chat_and_read_its_history(gateway):
 
     joined = await join(again, "o-history")
 
-    assert joined["order"] == {"status": "delivered", "chat": "closed", "workflow": "delivery"}
+    assert joined["order"] == {
+        "status": "delivered", "chat": "closed", "workflow": "delivery", "shopper": {"name": "Alex"}
+    }
     assert joined["history"] == [ack["message"]]
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import re
 import socket
 from collections.abc import AsyncIterator
 
@@ -13,6 +14,7 @@ import httpx
 import msgspec
 import pytest
 
+import gateway
 from gateway.callbacks import KIND, Callbacks, envelope
 from gateway.jobs.base import Job
 from gateway.jobs.memory import MemoryJobQueue
@@ -148,6 +150,8 @@ async def test_event_is_delivered_once_with_a_valid_signature(rig, callback_rece
     [request] = callback_receiver.requests
     assert request.path == "/demo"
     assert request.headers["content-type"] == "application/json"
+    assert re.fullmatch(r"gateway/\S+ \(\+callbacks\)", request.headers["user-agent"])
+    assert request.headers["user-agent"] == f"gateway/{gateway.__version__} (+callbacks)"
     assert callback_receiver.signature_is_valid(request, SECRET)
     assert not callback_receiver.signature_is_valid(request, "another secret")
     assert request.body == msgspec.json.encode(envelope(order(), event()))

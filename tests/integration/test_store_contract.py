@@ -29,21 +29,13 @@ from gateway.store.base import OrderNotFound, OrderStore, StoreUnavailable
 from gateway.store.memory import MemoryOrderStore
 from gateway.store.records import Block, ChatMessage, OrderRecord, TextRef
 from gateway.store.redis import RedisOrderStore
+from support.clocks import FakeClock
 from support.redis_server import RedisServer
 
 pytestmark = pytest.mark.integration
 
 TIMEOUT = 5.0
 SENDER = "+15005550006"
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1_700_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
 
 @dataclass
 class Backend:

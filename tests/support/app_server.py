@@ -22,10 +22,10 @@ from gateway.settings import Settings
 from gateway.sms.console import ConsoleTransport
 from support.serving import listening_socket, serving, url_of
 
-OPERATOR_KEY = "op-test-key"
-RETAILER_KEY = "rk-demo-test"
-OTHER_RETAILER_KEY = "rk-other-test"
-SECRET = "test-secret"
+OPERATOR_KEY = "op-test-key-0123456789"
+RETAILER_KEY = "rk-demo-test-0123456789"
+OTHER_RETAILER_KEY = "rk-other-test-0123456789"
+SECRET = "test-secret-0123456789"
 FRAME_TIMEOUT = 5.0
 
 
@@ -146,7 +146,11 @@ async def running_gateway(
     url = url_of(sock)
     raw = raw if raw is not None else base_config()
     raw = {**raw, "gateway": {"public_url": url, **raw.get("gateway", {})}}
-    settings, _ = settings_module.parse(raw, {})
+    try:
+        settings, _ = settings_module.parse(raw, {})
+    except BaseException:
+        sock.close()  # serving() owns it from here on; a config the test meant to be bad must not leak it
+        raise
     if settings.gateway.embedded:
         build_kwargs.setdefault("jobs", ObservedJobQueue())
     services = Services.build(settings, **build_kwargs)

@@ -19,5 +19,5 @@ def test_templates_command_prints_each_text_with_its_cost(tmp_path, capsys):
 def test_templates_command_names_an_unknown_retailer(tmp_path, capsys):
     config = tmp_path / "gateway.toml"
     config.write_text('[retailers.fresh]\napi_key = "k"\n')
-    assert main(["templates", "--config", str(config), "--retailer", "nope"]) == 2
+    assert main(["templates", "--config", str(config), "--retailer", "nope"]) == 1
     assert "nope" in capsys.readouterr().err

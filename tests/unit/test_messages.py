@@ -17,10 +17,12 @@ from gateway.messages import (
     OrderSummary,
     Ping,
     Pong,
+    Presence,
     Read,
     ReadFrame,
     Receipt,
     Send,
+    ShopperName,
     StatusFrame,
     Typing,
     TypingFrame,
@@ -48,6 +50,7 @@ from gateway.messages import (
         ),
         ('{"type":"typing","order_id":"o1"}', Typing(order_id="o1")),
         ('{"type":"read","order_id":"o1","seq":7}', Read(order_id="o1", seq=7)),
+        ('{"type":"presence","order_id":"o1","visible":false}', Presence(order_id="o1", visible=False)),
         ('{"type":"leave","order_id":"o1"}', Leave(order_id="o1")),
         ('{"type":"ping"}', Ping()),
         ('{"order_id":"o1","type":"join"}', Join(order_id="o1")),  # tag need not come first
@@ -151,6 +154,24 @@ MESSAGE_JSON = {
             id="joined-history_lost",
         ),
         pytest.param(
+            Joined(
+                order_id="o1",
+                order=OrderSummary(
+                    status="picking", chat="open", workflow="delivery", shopper=ShopperName(name="Alex")
+                ),
+                history=[],
+                last_seq=0,
+            ),
+            {
+                "type": "joined",
+                "order_id": "o1",
+                "order": {"status": "picking", "chat": "open", "workflow": "delivery", "shopper": {"name": "Alex"}},
+                "history": [],
+                "last_seq": 0,
+            },
+            id="joined-with-shopper",
+        ),
+        pytest.param(
             MessageFrame(order_id="o1", message=chat_message()),
             {"type": "message", "order_id": "o1", "message": MESSAGE_JSON},
             id="message-client_id-omitted-when-none",
@@ -173,6 +194,11 @@ MESSAGE_JSON = {
             StatusFrame(order_id="o1", status="delivered", chat="closed"),
             {"type": "status", "order_id": "o1", "status": "delivered", "chat": "closed"},
             id="status",
+        ),
+        pytest.param(
+            StatusFrame(order_id="o1", status="picking", chat="open", shopper=ShopperName(name="Alex")),
+            {"type": "status", "order_id": "o1", "status": "picking", "chat": "open", "shopper": {"name": "Alex"}},
+            id="status-with-shopper",
         ),
         pytest.param(
             Receipt(order_id="o1", seq=3, sms="delivered"),

@@ -20,6 +20,7 @@ from gateway.settings import (
     load,
     parse,
     parse_duration,
+    startup_warnings,
 )
 
 REPO = Path(__file__).resolve().parents[2]
@@ -31,11 +32,15 @@ public_url = "http://127.0.0.1:8000"
 secret = "change-me"
 operator_key = "change-me-too"
 redis_url = ""
+redis_cluster = false
 chat_retention = "24h"
 allowed_origins = []
+metrics_key = ""
+log_format = "text"
 
 [limits]
 chat_per_second = 20
+media_bytes = 5000000
 
 [sms]
 provider = "console"
@@ -43,6 +48,8 @@ numbers = ["+15005550006"]
 twilio_account_sid = ""
 twilio_auth_token = ""
 twilio_api_base = "https://api.twilio.com"
+default_region = "US"
+chat_fallback = "60s"
 
 [retailers.demo]
 name = "Demo Grocer"
@@ -50,6 +57,9 @@ api_key = "change-me-three"
 communications = "platform"
 callback_url = ""
 callback_secret = ""
+support = ""
+brand_color = ""
+logo_url = ""
 
 [retailers.demo.templates]
 picking = "{shopper} is shopping your {retailer} order. Reply here to chat, or open {status_url}"
@@ -84,6 +94,13 @@ def test_empty_document_gets_the_documented_defaults():
     assert settings.sms.provider == "console"
     assert settings.sms.numbers == ["+15005550006"]
     assert settings.sms.twilio_api_base == "https://api.twilio.com"
+    # contract v2 keys
+    assert settings.gateway.redis_cluster is False
+    assert settings.gateway.metrics_key == ""
+    assert settings.gateway.log_format == "text"
+    assert settings.limits.media_bytes == 5_000_000
+    assert settings.sms.default_region == "US"
+    assert settings.sms.chat_fallback_seconds == 60
     assert settings.gateway.secret  # embedded: a random one for this run
     assert settings.gateway.operator_key
     assert generated == ["gateway.operator_key"]
@@ -109,6 +126,8 @@ def test_generated_keys_differ_per_start():
 def test_contract_example_loads_as_written(tmp_path):
     settings, generated = load(write(tmp_path, CONTRACT_EXAMPLE), {})
     assert generated == []
+    demo = settings.retailers["demo"]
+    assert (demo.support, demo.brand_color, demo.logo_url) == ("", "", "")
     assert settings.gateway.secret == "change-me"
     assert settings.gateway.operator_key == "change-me-too"
     assert settings.retailers["demo"].api_key == "change-me-three"
@@ -188,6 +207,32 @@ REFUSALS = [
     ("[sms]\nprovider = 'carrier-pigeon'\n", "sms.provider"),
     ("[sms]\nprovider = 'twilio'\ntwilio_auth_token = 't'\n", "sms.twilio_account_sid"),
     (f"[sms]\nprovider = 'twilio'\ntwilio_account_sid = '{SID}'\n", "sms.twilio_auth_token"),
+    # contract v2 keys
+    ("[gateway]\nredis_cluster = 'yes'\n", "gateway.redis_cluster"),
+    ("[gateway]\nredis_cluster = true\n", "gateway.redis_cluster"),  # needs redis_url
+    ("[gateway]\nlog_format = 'xml'\n", "gateway.log_format"),
+    ("[gateway]\nlog_format = 'JSON'\n", "gateway.log_format"),
+    ("[gateway]\nmetrics_key = 5\n", "gateway.metrics_key"),
+    ("[limits]\nmedia_bytes = 0\n", "limits.media_bytes"),
+    ("[limits]\nmedia_bytes = '5MB'\n", "limits.media_bytes"),
+    ("[limits]\nmedia_bytes = 1.5\n", "limits.media_bytes"),
+    ("[sms]\ndefault_region = 'USA'\n", "sms.default_region"),
+    ("[sms]\ndefault_region = 'us'\n", "sms.default_region"),
+    ("[sms]\ndefault_region = ''\n", "sms.default_region"),
+    ("[sms]\nchat_fallback = '60'\n", "sms.chat_fallback"),
+    ("[sms]\nchat_fallback = '-1s'\n", "sms.chat_fallback"),
+    ("[sms]\nchat_fallback = 60\n", "sms.chat_fallback"),
+    ("[retailers.demo]\nbrand_color = 'green'\n", "retailers.demo.brand_color"),
+    ("[retailers.demo]\nbrand_color = '#0a7d4'\n", "retailers.demo.brand_color"),
+    ("[retailers.demo]\nbrand_color = '#0a7d4fff'\n", "retailers.demo.brand_color"),
+    ("[retailers.demo]\nbrand_color = '0a7d4f'\n", "retailers.demo.brand_color"),
+    ("[retailers.demo]\nlogo_url = 'http://shop.example/logo.png'\n", "retailers.demo.logo_url"),
+    ("[retailers.demo]\nlogo_url = 'logo.png'\n", "retailers.demo.logo_url"),
+    ("[retailers.demo]\nlogo_url = 'javascript:alert(1)'\n", "retailers.demo.logo_url"),
+    ('[retailers.demo]\nsupport = "call\\nus"\n', "retailers.demo.support"),  # TOML's \\n: a newline
+    ("[retailers.demo]\nsupport = '" + "x" * 161 + "'\n", "retailers.demo.support"),
+    ("[retailers.demo]\nsupport = 5\n", "retailers.demo.support"),
+    ("[retailers.demo.templates]\ncanceled = 'Call {support}'\n", "retailers.demo.templates.canceled"),
     ("[sms]\ntwilio_api_base = 'api.twilio.com'\n", "sms.twilio_api_base"),
     # retailers
     ("[retailers.demo]\ncommunications = 'email'\n", "retailers.demo.communications"),
@@ -210,13 +255,6 @@ REFUSALS = [
 ]
 
 
-def test_any_account_sid_starts_a_twilio_gateway(tmp_path):
-    # A test double of Twilio may use any account name; only Twilio itself judges a real one.
-    path = tmp_path / "gateway.toml"
-    path.write_text("[sms]\nprovider = 'twilio'\ntwilio_account_sid = 'ACtest'\ntwilio_auth_token = 't'\n")
-    assert load(path, {})[0].sms.twilio_account_sid == "ACtest"
-
-
 @pytest.mark.parametrize(("text", "key"), REFUSALS, ids=[key for _, key in REFUSALS])
 def test_bad_setting_is_refused_on_one_line_that_starts_with_its_key(tmp_path, text, key):
     error = refusal(write(tmp_path, text))
@@ -235,10 +273,121 @@ def test_bad_setting_is_refused_on_one_line_that_starts_with_its_key(tmp_path, t
         ("[retailers.demo.templates]\npicking = '{customer}'\n", "{customer}"),
         ("[retailers.demo.templates]\nshipped = 'x'\n", "picking"),
         ("[gateway]\nnope = 1\n", "unknown"),
+    ("[gateway]\nlog_format = 'xml'\n", '"text" or "json"'),
+    ("[sms]\ndefault_region = 'USA'\n", "'USA'"),
+    ("[retailers.demo]\nbrand_color = 'green'\n", "#0a7d4f"),
+    ("[retailers.demo]\nlogo_url = 'http://x.example/l.png'\n", "https://"),
+    ("[retailers.demo.templates]\ncanceled = 'Call {support}'\n", "retailers.demo.support is not set"),
+    # msgspec's own wording, said in ours
+    ("[limits]\nmedia_bytes = '5MB'\n", "expected a whole number, got text in quotes"),
+    ("[gateway]\nredis_cluster = 'yes'\n", "expected true or false, got text in quotes"),
+    ("[gateway]\nallowed_origins = 'https://x.example'\n", "expected a list, got text in quotes"),
+    ("[retailers.demo]\ncommunications = 'email'\n", 'expected "platform" or "retailer", got \'email\''),
     ],
 )
 def test_refusal_says_what_arrived_or_what_was_expected(tmp_path, text, says):
     assert says in str(refusal(write(tmp_path, text)))
+
+
+@pytest.mark.parametrize(("text", "key"), REFUSALS, ids=[key for _, key in REFUSALS])
+def test_refusal_is_in_our_words_not_the_librarys(tmp_path, text, key):
+    line = str(refusal(write(tmp_path, text)))
+    assert "`" not in line  # msgspec quotes types and paths in backticks
+    assert "$." not in line and "Expected" not in line and "enum" not in line
+
+
+# --- with provider = "twilio": real texts, so no guessable keys -------------------------------
+
+GOOD = {
+    "secret": "s" * 16,
+    "operator_key": "o" * 16,
+    "api_key": "r" * 16,
+    "sid": "AC" + "0123456789abcdef" * 2,
+}
+
+
+def live(secret: str = GOOD["secret"], operator_key: str = GOOD["operator_key"], api_key: str = GOOD["api_key"],
+         sid: str = GOOD["sid"], support: str = "call 1-800-555-0100") -> str:
+    return (
+        f"[gateway]\nsecret = '{secret}'\noperator_key = '{operator_key}'\n"
+        f"[sms]\nprovider = 'twilio'\ntwilio_account_sid = '{sid}'\ntwilio_auth_token = 'token'\n"
+        f"[retailers.demo]\napi_key = '{api_key}'\nsupport = '{support}'\n"
+    )
+
+
+def test_strong_keys_and_a_real_account_sid_start_a_twilio_gateway(tmp_path):
+    settings, _ = load(write(tmp_path, live()), {})
+    assert settings.sms.twilio_account_sid == GOOD["sid"]
+    upper = live(sid="AC" + "0123456789ABCDEF" * 2)
+    assert load(write(tmp_path, upper), {})[0].sms.provider == "twilio"
+
+
+LIVE_REFUSALS = [
+    (live(secret="change-me"), "gateway.secret", "placeholder"),
+    (live(secret="change-me-but-it-is-long-enough"), "gateway.secret", "placeholder"),
+    (live(secret="s" * 15), "gateway.secret", "at least 16"),
+    (live(operator_key="change-me-too"), "gateway.operator_key", "placeholder"),
+    (live(operator_key="op-key"), "gateway.operator_key", "at least 16"),
+    (live(api_key="change-me-three"), "retailers.demo.api_key", "placeholder"),
+    (live(api_key="CHANGE-ME-THREE-AND-MORE"), "retailers.demo.api_key", "placeholder"),
+    (live(api_key="rk-demo"), "retailers.demo.api_key", "at least 16"),
+    (live(sid="ACtest"), "sms.twilio_account_sid", "32 hex digits"),
+    (live(sid="AC" + "0" * 31), "sms.twilio_account_sid", "32 hex digits"),
+    (live(sid="AC" + "0" * 33), "sms.twilio_account_sid", "32 hex digits"),
+    (live(sid="AC" + "g" * 32), "sms.twilio_account_sid", "32 hex digits"),
+    (live(sid="SK" + "0" * 32), "sms.twilio_account_sid", "32 hex digits"),  # an API key sid
+]
+
+
+@pytest.mark.parametrize(("text", "key", "says"), LIVE_REFUSALS, ids=[f"{k}-{s}" for _, k, s in LIVE_REFUSALS])
+def test_twilio_gateway_refuses_guessable_keys_and_a_malformed_account_sid(tmp_path, text, key, says):
+    line = str(refusal(write(tmp_path, text)))
+    assert line.startswith(f"{key}: ")
+    assert says in line
+
+
+@pytest.mark.parametrize("weak", ["change-me-op-4711", "op-4711"])
+def test_refusal_of_a_weak_key_never_echoes_it(tmp_path, weak):
+    line = str(refusal(write(tmp_path, live(operator_key=weak))))
+    assert weak not in line.removeprefix("gateway.operator_key: ")
+
+
+def test_weak_keys_are_fine_in_console_mode(tmp_path):
+    # Development: nothing reaches a real phone, and the example file uses placeholders.
+    settings, _ = load(REPO / "config" / "gateway.toml", {})
+    assert settings.gateway.secret == "change-me"
+
+
+@pytest.mark.parametrize(
+    ("retailers", "warned"),
+    [
+        ("[retailers.a]\napi_key = 'aaaaaaaaaaaaaaaa'\nsupport = 'call us'\n", []),
+        ("[retailers.a]\napi_key = 'aaaaaaaaaaaaaaaa'\n", ["retailers.a.support"]),
+        (
+            "[retailers.a]\napi_key = 'aaaaaaaaaaaaaaaa'\n[retailers.b]\napi_key = 'bbbbbbbbbbbbbbbb'\n",
+            ["retailers.a.support", "retailers.b.support"],
+        ),
+        # a retailer that texts its own customers needs no support line in ours
+        (
+            "[retailers.a]\napi_key = 'aaaaaaaaaaaaaaaa'\ncommunications = 'retailer'\n"
+            "callback_url = 'https://a.example/cb'\n",
+            [],
+        ),
+    ],
+)
+def test_platform_retailer_without_support_gets_one_warning_line(tmp_path, retailers, warned):
+    text = live().split("[retailers.demo]")[0] + retailers
+    settings, _ = load(write(tmp_path, text), {})
+    lines = startup_warnings(settings)
+    assert len(lines) == (1 if warned else 0)
+    for key in warned:
+        assert key in lines[0]
+    assert all("\n" not in line for line in lines)
+
+
+def test_console_gateway_has_no_support_warning():
+    settings, _ = load(None, {})
+    assert startup_warnings(settings) == []
 
 
 def test_template_exactly_at_the_limit_with_the_longest_values_is_accepted(tmp_path):
@@ -287,9 +436,11 @@ def test_environment_can_make_a_file_bad_too(tmp_path):
 
 ENVIRONMENT = [
     ("GATEWAY_PUBLIC_URL", "https://env.example", lambda s: s.gateway.public_url),
-    ("GATEWAY_SECRET", "env-secret", lambda s: s.gateway.secret),
-    ("GATEWAY_OPERATOR_KEY", "env-operator", lambda s: s.gateway.operator_key),
+    ("GATEWAY_SECRET", "env-secret-0123456789", lambda s: s.gateway.secret),
+    ("GATEWAY_OPERATOR_KEY", "env-operator-0123456789", lambda s: s.gateway.operator_key),
     ("GATEWAY_REDIS_URL", "redis://127.0.0.1:1/0", lambda s: s.gateway.redis_url),
+    ("GATEWAY_METRICS_KEY", "env-metrics-key", lambda s: s.gateway.metrics_key),
+    ("GATEWAY_LOG_FORMAT", "json", lambda s: s.gateway.log_format),
     ("TWILIO_ACCOUNT_SID", "AC" + "f" * 32, lambda s: s.sms.twilio_account_sid),
     ("TWILIO_AUTH_TOKEN", "env-token", lambda s: s.sms.twilio_auth_token),
     ("TWILIO_API_BASE", "http://127.0.0.1:9/fake", lambda s: s.sms.twilio_api_base),
@@ -298,9 +449,11 @@ ENVIRONMENT = [
 FILE_WITH_EVERY_OVERRIDABLE_KEY = f"""
 [gateway]
 public_url = "https://file.example"
-secret = "file-secret"
-operator_key = "file-operator"
+secret = "file-secret-0123456789"
+operator_key = "file-operator-0123456789"
 redis_url = "redis://file.example:6380/1"
+metrics_key = "file-metrics-key"
+log_format = "text"
 
 [sms]
 provider = "twilio"
@@ -327,13 +480,55 @@ def test_environment_variable_applies_without_a_file(variable, value, read):
 
 
 def test_contract_names_exactly_these_environment_variables():
-    assert {variable for variable, _, _ in ENVIRONMENT} == set(ENV_OVERRIDES)
+    assert {variable for variable, _, _ in ENVIRONMENT} | {"GATEWAY_REDIS_CLUSTER"} == set(ENV_OVERRIDES)
+
+
+@pytest.mark.parametrize(
+    ("value", "cluster"),
+    [("true", True), ("TRUE", True), ("1", True), ("yes", True), ("false", False), ("0", False), ("no", False),
+     ("", False)],  # set but empty, as deployment templates leave a variable: off
+)
+def test_redis_cluster_from_the_environment_is_true_or_false(tmp_path, value, cluster):
+    path = write(tmp_path, "[gateway]\nsecret = 's'\nredis_url = 'redis://127.0.0.1:7000'\n")
+    settings, _ = load(path, {"GATEWAY_REDIS_CLUSTER": value})
+    assert settings.gateway.redis_cluster is cluster
+
+
+def test_redis_cluster_from_the_environment_must_say_true_or_false(tmp_path):
+    path = write(tmp_path, "[gateway]\nsecret = 's'\nredis_url = 'redis://127.0.0.1:7000'\n")
+    line = str(refusal(path, {"GATEWAY_REDIS_CLUSTER": "cluster"}))
+    assert line.startswith("gateway.redis_cluster: ")
+    assert "GATEWAY_REDIS_CLUSTER" in line and "'cluster'" in line
+
+
+def test_chat_fallback_of_zero_restores_texting_at_once(tmp_path):
+    settings, _ = load(write(tmp_path, "[sms]\nchat_fallback = '0s'\n"), {})
+    assert settings.sms.chat_fallback_seconds == 0
+
+
+@pytest.mark.parametrize("region", ["GB", "FR", "DE", "US"])
+def test_default_region_takes_a_region_code(tmp_path, region):
+    settings, _ = load(write(tmp_path, f"[sms]\ndefault_region = '{region}'\n"), {})
+    assert settings.sms.default_region == region
+
+
+def test_branding_and_support_are_kept(tmp_path):
+    text = (
+        "[retailers.demo]\nsupport = 'call 1-800-555-0100 or example.com/help'\n"
+        "brand_color = '#0A7d4f'\nlogo_url = 'https://cdn.example/logo.svg'\n"
+        "[retailers.demo.templates]\ncanceled = 'Canceled. {support}'\n"
+    )
+    settings, _ = load(write(tmp_path, text), {})
+    demo = settings.retailers["demo"]
+    assert demo.support == "call 1-800-555-0100 or example.com/help"
+    assert settings.retailer_support("demo") == demo.support
+    assert (demo.brand_color, demo.logo_url) == ("#0A7d4f", "https://cdn.example/logo.svg")
 
 
 def test_file_values_stand_when_the_environment_is_silent(tmp_path):
     settings, _ = load(write(tmp_path, FILE_WITH_EVERY_OVERRIDABLE_KEY), {"UNRELATED": "x"})
     assert settings.gateway.public_url == "https://file.example"
-    assert settings.gateway.secret == "file-secret"
+    assert settings.gateway.secret == "file-secret-0123456789"
     assert settings.sms.twilio_auth_token == "file-token"
 
 
@@ -494,10 +689,10 @@ CLI_REFUSALS = [
 
 
 @pytest.mark.parametrize(("text", "key"), CLI_REFUSALS, ids=[key for _, key in CLI_REFUSALS])
-def test_serve_with_a_bad_config_exits_2_with_one_line_naming_the_key(
+def test_serve_with_a_bad_config_exits_1_with_one_line_naming_the_key(
     tmp_path, capsys, clean_environment, text, key
 ):
-    assert cli.main(["serve", "--config", str(write(tmp_path, text))]) == 2
+    assert cli.main(["serve", "--config", str(write(tmp_path, text))]) == 1
     out, err = capsys.readouterr()
     assert out == ""
     lines = err.splitlines()
@@ -507,14 +702,14 @@ def test_serve_with_a_bad_config_exits_2_with_one_line_naming_the_key(
 
 def test_serve_refuses_the_file_named_by_gateway_config(tmp_path, capsys, clean_environment, monkeypatch):
     monkeypatch.setenv("GATEWAY_CONFIG", str(write(tmp_path, "[limits]\nchat_per_second = -1\n")))
-    assert cli.main(["serve"]) == 2
+    assert cli.main(["serve"]) == 1
     _, err = capsys.readouterr()
     assert err.count("\n") == 1
     assert "limits.chat_per_second: " in err
 
 
-def test_serve_with_a_missing_config_file_exits_2(tmp_path, capsys, clean_environment):
-    assert cli.main(["serve", "--config", str(tmp_path / "absent.toml")]) == 2
+def test_serve_with_a_missing_config_file_exits_1(tmp_path, capsys, clean_environment):
+    assert cli.main(["serve", "--config", str(tmp_path / "absent.toml")]) == 1
     _, err = capsys.readouterr()
     assert err.count("\n") == 1
     assert "--config: " in err and "absent.toml" in err
@@ -522,6 +717,6 @@ def test_serve_with_a_missing_config_file_exits_2(tmp_path, capsys, clean_enviro
 
 def test_environment_override_can_be_the_bad_value(tmp_path, capsys, clean_environment, monkeypatch):
     monkeypatch.setenv("GATEWAY_PUBLIC_URL", "gw.example")
-    assert cli.main(["serve", "--config", str(write(tmp_path, "[gateway]\n"))]) == 2
+    assert cli.main(["serve", "--config", str(write(tmp_path, "[gateway]\n"))]) == 1
     _, err = capsys.readouterr()
     assert "gateway.public_url: " in err

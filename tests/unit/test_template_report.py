@@ -145,3 +145,23 @@ def test_report_covers_every_retailer_unless_one_is_named(settings):
 def test_unknown_retailer_is_named_in_the_error(settings):
     with pytest.raises(ValueError, match="expected a retailer key from the config \\(demo, own\\), got 'nope'"):
         report(settings, "nope")
+
+
+def test_report_shows_the_help_reply_and_asks_for_a_support_contact(settings):
+    lines = block(report(settings, "demo"), "help")
+    assert lines[1] == "| " + templates.help_reply("Demo Grocer", "")
+    assert "set retailers.demo.support" in lines[3]
+
+
+def test_help_reply_in_the_report_carries_the_support_contact(tmp_path):
+    path = tmp_path / "gateway.toml"
+    path.write_text('[retailers.fresh]\nname = "Fresh Mart"\nsupport = "call 1-800-555-0100"\n')
+    lines = block(report(load(path, {})[0], "fresh"), "help")
+    assert lines[1].endswith("call 1-800-555-0100")
+    assert not any("set retailers" in line for line in lines)
+    canceled = block(report(load(path, {})[0], "fresh"), "canceled")
+    assert canceled[1] == "| Your Fresh Mart order ORDER-10428 was canceled. Questions? call 1-800-555-0100"
+
+
+def test_a_retailer_that_texts_its_own_customers_has_no_help_reply(settings):
+    assert "help (" not in report(settings, "own")
