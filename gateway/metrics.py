@@ -57,7 +57,8 @@ class Metrics:
             ["outcome"], registry=self.registry,
         )
         self.overloaded = Counter(
-            "gateway_overloaded", "Work refused as overloaded: Redis commands past the pool's wait, sends while the loop ran late",
+            "gateway_overloaded",
+            "Work refused as overloaded: Redis commands past the pool's wait, sends while the loop ran late",
             registry=self.registry,
         )
         self.frames = Counter(
