@@ -24,6 +24,7 @@ import asyncio
 import json
 import os
 import platform
+import shutil
 import sys
 import tempfile
 import time
@@ -37,7 +38,8 @@ from procs import ROOT, Child, free_port, gateway_node, raise_file_limit, start_
 sys.path.insert(0, str(ROOT / "tests"))  # the suite's redis-server launcher
 from support.redis_server import RedisServer  # noqa: E402
 
-OPERATOR, RETAILER, SECRET, TWILIO_TOKEN = "op-bench", "rk-bench", "bench-secret", "bench-twilio-token"
+OPERATOR, RETAILER, TWILIO_TOKEN = "op-bench-key-0123456789", "rk-bench-key-0123456789", "bench-twilio-token-0123456789"
+SECRET = "bench-secret-of-more-than-32-characters"
 SENDER = "+15005550006"
 RATES = [500, 1000, 2000, 4000, 8000]
 
@@ -92,20 +94,26 @@ def _latency(latencies: list[float]) -> dict:
             "p99": _percentile(latencies, 0.99), "max": latencies[-1] if latencies else float("nan")}
 
 
-async def _window(children: list[Child], watched: dict[str, int]) -> tuple[list[dict], dict[str, dict]]:
-    """Starts the children together; returns their results and the CPU % over the window
-    and peak RSS of each watched (long-lived) process and of each child (its own count)."""
+async def _window(
+    children: list[Child], watched: dict[str, int], seconds: float
+) -> tuple[list[dict], dict[str, dict]]:
+    """Starts the children together; returns their results, and the CPU % while they send
+    (`seconds` from the start) and peak RSS of each watched (long-lived) process and of
+    each child (its own count)."""
     await asyncio.gather(*(child.ready() for child in children))
-    before = {name: usage(pid) for name, pid in watched.items()}
-    started = time.monotonic()
+    start = time.monotonic() + 0.3
     for child in children:
-        child.go(time.monotonic() + 0.3)
+        child.go(start)
+    await asyncio.sleep(start - time.monotonic())
+    before = {name: usage(pid) for name, pid in watched.items()}
+    await asyncio.sleep(seconds)
+    during = {name: usage(pid) for name, pid in watched.items()}
     results = await asyncio.gather(*(child.result() for child in children))
-    wall = time.monotonic() - started
     costs = {}
     for name, pid in watched.items():
         after = usage(pid)
-        costs[name] = {"cpu": 100 * (after.cpu - before[name].cpu) / wall, "peak_mb": after.peak_kb / 1024}
+        cpu = 100 * (during[name].cpu - before[name].cpu) / seconds
+        costs[name] = {"cpu": cpu, "peak_mb": after.peak_kb / 1024}
     for child, result in zip(children, results):
         costs[child.name] = {"cpu": 100 * result["cpu"] / max(result["wall"], 1e-9), "peak_mb": result["peak_kb"] / 1024}
     for child in children:
@@ -118,7 +126,7 @@ async def floor(redis: RedisServer, rate: int, seconds: float, channels: int) ->
     sub = await start_child("floor-sub", "floor.py", "sub", *args)
     pub = await start_child("floor-pub", "floor.py", "pub", *args)
     # The subscriber says ready once subscribed, and no child goes before all are ready.
-    (received, published), costs = await _window([sub, pub], {"redis": _pid(redis)})
+    (received, published), costs = await _window([sub, pub], {"redis": _pid(redis)}, seconds)
     sent = published["sent"]
     return {"sent": sent, "delivered": len(received["latencies"]), **_latency(received["latencies"]),
             "lag_p99": published["lag_p99"], "costs": costs}
@@ -131,7 +139,7 @@ async def chat(plan: Path, nodes: dict[str, int], redis: RedisServer, rate: int,
                           str(seconds), tag)
         for n in range(generators)
     ]
-    results, costs = await _window(children, {**nodes, "redis": _pid(redis)})
+    results, costs = await _window(children, {**nodes, "redis": _pid(redis)}, seconds)
     outcomes: dict[str, int] = {}
     for result in results:
         for code, count in result["outcomes"].items():
@@ -168,7 +176,7 @@ async def idle(plan: Path, config: Path, sockets: int, python: str) -> dict:
 
 async def webhooks(plan: Path, nodes: dict[str, int], redis: RedisServer, seconds: float) -> dict:
     child = await start_child("webhooks", "webhooks.py", str(plan), TWILIO_TOKEN, str(seconds))
-    (result,), costs = await _window([child], {**nodes, "redis": _pid(redis)})
+    (result,), costs = await _window([child], {**nodes, "redis": _pid(redis)}, seconds)
     return {**result, "per_s": result["accepted"] / result["seconds"], "costs": costs}
 
 
@@ -271,6 +279,7 @@ def _arguments() -> argparse.Namespace:
     args.rates = [int(r) for r in args.rates.split(",") if r] if args.rates is not None else ([500, 1000, 2000] if args.quick else RATES)
     args.seconds = args.seconds or (3.0 if args.quick else 10.0)
     args.idle = args.idle if args.idle is not None else (2000 if args.quick else 10_000)
+    args.python = os.path.abspath(shutil.which(args.python) or args.python)  # nodes run elsewhere
     return args
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import deque
 from typing import TYPE_CHECKING
 
 import msgspec
@@ -14,6 +13,7 @@ from gateway import closecodes, messages
 from gateway.backoff import backoff
 from gateway.broker.base import BrokerUnavailable
 from gateway.capacity import Overloaded
+from gateway.lane import Lane
 from gateway.messages import ChannelHeader
 from gateway.policy.audience import hears
 from gateway.policy.chat import Bucket, ErrorCode, Role, Via, may_join, media_error, send_error, take, text_error
@@ -27,6 +27,7 @@ log = logging.getLogger("gateway.sockets")
 
 MAX_JOINED = 50  # orders one socket may follow at once (a batched shop is a handful)
 OUTBOX = 1000  # frames queued for one socket before it counts as stalled
+INBOX = 100  # frames read from one socket and not yet handled, past which it is told overloaded
 HISTORY = 5000  # messages a join replays at most
 RESYNC_ATTEMPTS = 6  # tries at catching up after an outage (0.1 s doubling: ~6 s in all)
 
@@ -69,16 +70,16 @@ _Item = _Direct | _Joining | _Left | _Resync | _Published
 
 
 class Session:
-    """One socket. A reader handles client frames; a relay is the only writer, taking frames
-    from one queue (replies, and what the hub delivers) so each order's messages go out in seq
-    order, once: it drops a seq it already sent and fills a gap from the Store.
-
-    An idle socket costs little: the relay is a task only while it has frames to write (it
-    ends when the outbox is empty and the next frame starts it again), and the outbox is a
-    deque that exists only while there is something in it."""
+    """One socket. The reader reads and decodes client frames and queues them, stamped with
+    when they came (`inbox`); they are handled one after another, and a send that waited
+    longer than the node's `Capacity.wait` is answered `overloaded` without being tried. The
+    relay is the only writer, taking frames from one queue (`outbox`: replies, and what the
+    hub delivers) so each order's messages go out in seq order, once: it drops a seq it
+    already sent and fills a gap from the Store. Both are Lanes: an idle socket holds no
+    task and no queue."""
 
     __slots__ = (
-        "ws", "role", "subject", "services", "store", "log", "rate", "via", "outbox", "relay",
+        "ws", "role", "subject", "services", "store", "log", "rate", "via", "inbox", "outbox",
         "ended", "attached", "sent_seq", "buckets", "closing",
     )
 
@@ -91,8 +92,8 @@ class Session:
         self.log = services.chat_log
         self.rate = services.settings.limits.chat_per_second
         self.via = Via.WEB if role is Role.CUSTOMER else Via.APP
-        self.outbox: deque[_Item] | None = None  # what the relay has yet to write, while it has any
-        self.relay: asyncio.Task | None = None  # the writer, while the outbox has frames
+        self.inbox: Lane[tuple[float, messages.ClientMessage]] = Lane(self._handle_arrived, INBOX)
+        self.outbox: Lane[_Item] = Lane(self._relay_item, OUTBOX)
         self.ended = False  # the reader is done: nothing more is written
         self.attached: set[str] = set()  # reader side: orders joined in the hub
         self.sent_seq: dict[str, int] = {}  # relay side: last seq sent per joined order
@@ -109,18 +110,11 @@ class Session:
         self._queue(_Resync(order_id, attempt))
 
     def _queue(self, item: _Item) -> None:
-        if self.ended:
+        if self.ended or self.outbox.stopped:
             return
-        if self.outbox is None:
-            self.outbox = deque()
-        elif len(self.outbox) >= OUTBOX:
-            if self.closing is None:
-                log.warning("closing a stalled %s socket; it will resume with after=", self.role.value)
-                self.closing = asyncio.create_task(self.ws.close(code=closecodes.SLOW_CONSUMER))
-            return
-        self.outbox.append(item)
-        if self.relay is None:
-            self.relay = asyncio.create_task(self._relay())
+        if not self.outbox.put(item) and self.closing is None:
+            log.warning("closing a stalled %s socket; it will resume with after=", self.role.value)
+            self.closing = asyncio.create_task(self.ws.close(code=closecodes.SLOW_CONSUMER))
 
     def reply(self, frame: msgspec.Struct) -> None:
         self._queue(_Direct(messages.encode(frame)))
@@ -138,13 +132,11 @@ class Session:
             await self._read()
         finally:
             self.ended = True
+            await self.inbox.stop(finish_current=True)  # a send under way is stored or not, whole
             for order_id in self.attached:
                 self.services.hub.leave(order_id, self)
             self.attached.clear()
-            relay = self.relay
-            if relay is not None:
-                relay.cancel()
-                await asyncio.gather(relay, return_exceptions=True)
+            await self.outbox.stop(finish_current=False)
 
     async def _read(self) -> None:
         while True:
@@ -160,22 +152,41 @@ class Session:
             except msgspec.DecodeError as exc:
                 self.error(ErrorCode.BAD_FRAME, f"expected a client frame of contract section 6: {exc}")
                 continue
-            try:
-                await self._handle(frame)
-            except Overloaded as exc:  # Redis answers; this node is past what it can take
-                client_id = getattr(frame, "client_id", None)
-                self.error(ErrorCode.OVERLOADED, f"the gateway is busy: {exc}", client_id, exc.retry_after_ms)
-            except (StoreUnavailable, BrokerUnavailable, ConnectionError):
-                client_id = getattr(frame, "client_id", None)
-                self.error(ErrorCode.UNAVAILABLE, "the gateway cannot reach its store; try again", client_id)
-            except Exception:
-                # A bug or an unexpected store answer: this frame fails, the socket does not.
-                log.exception(
-                    "could not handle a %s frame", type(frame).__name__,
-                    extra={"order_id": getattr(frame, "order_id", None)},
-                )
-                client_id = getattr(frame, "client_id", None)
-                self.error(ErrorCode.UNAVAILABLE, "the gateway could not handle that frame; try again", client_id)
+            if not self.inbox.put((self.services.monotonic(), frame)):
+                self._overloaded(frame, f"{INBOX} frames from this socket waiting")
+
+    def _overloaded(self, frame: messages.ClientMessage, why: str) -> None:
+        self._busy(frame, self.services.refusals.refused(self.services.capacity, why))
+
+    def _busy(self, frame: messages.ClientMessage, exc: Overloaded) -> None:
+        client_id = getattr(frame, "client_id", None)
+        self.error(ErrorCode.OVERLOADED, f"the gateway is busy: {exc}", client_id, exc.retry_after_ms)
+
+    async def _handle_arrived(self, arrived: tuple[float, messages.ClientMessage]) -> bool | None:
+        """Handles one frame the reader queued; False once the socket is gone."""
+        if self.ended:
+            return False
+        at, frame = arrived
+        wait = self.services.capacity.wait
+        if isinstance(frame, messages.Send) and self.services.monotonic() - at > wait:
+            self._overloaded(frame, f"a send waited over {wait:g} s behind this socket's others")
+            return None
+        try:
+            await self._handle(frame)
+        except Overloaded as exc:  # Redis answers; this node is past what it can take
+            self._busy(frame, exc)
+        except (StoreUnavailable, BrokerUnavailable, ConnectionError):
+            client_id = getattr(frame, "client_id", None)
+            self.error(ErrorCode.UNAVAILABLE, "the gateway cannot reach its store; try again", client_id)
+        except Exception:
+            # A bug or an unexpected store answer: this frame fails, the socket does not.
+            log.exception(
+                "could not handle a %s frame", type(frame).__name__,
+                extra={"order_id": getattr(frame, "order_id", None)},
+            )
+            client_id = getattr(frame, "client_id", None)
+            self.error(ErrorCode.UNAVAILABLE, "the gateway could not handle that frame; try again", client_id)
+        return None
 
     async def _handle(self, frame: messages.ClientMessage) -> None:
         match frame:
@@ -284,27 +295,22 @@ class Session:
 
     # the relay: the socket's only writer
 
-    async def _relay(self) -> None:
-        outbox = self.outbox
+    async def _relay_item(self, item: _Item) -> bool | None:
         try:
-            while outbox:
-                item = outbox.popleft()
-                try:
-                    await self._relay_one(item)
-                except (WebSocketDisconnect, OSError):
-                    self.ended = True  # the socket closed; the reader sees it too
-                    return
-                except Exception:
-                    if WebSocketState.DISCONNECTED in (self.ws.client_state, self.ws.application_state):
-                        self.ended = True  # Starlette's RuntimeError for a send after close
-                        return
-                    # The store answered something unexpected: this frame is lost to this socket
-                    # (a rejoin with after= recovers it), but the socket's only writer lives on.
-                    log.exception("could not relay a %s to a %s socket", type(item).__name__, self.role.value)
-                    if isinstance(item, _Joining):
-                        self.error(ErrorCode.UNAVAILABLE, f"could not join order {item.order_id!r}; join again")
-        finally:
-            self.relay = self.outbox = None  # the next frame queued starts both again
+            await self._relay_one(item)
+        except (WebSocketDisconnect, OSError):
+            self.ended = True  # the socket closed; the reader sees it too
+            return False
+        except Exception:
+            if WebSocketState.DISCONNECTED in (self.ws.client_state, self.ws.application_state):
+                self.ended = True  # Starlette's RuntimeError for a send after close
+                return False
+            # The store answered something unexpected: this frame is lost to this socket
+            # (a rejoin with after= recovers it), but the socket's only writer lives on.
+            log.exception("could not relay a %s to a %s socket", type(item).__name__, self.role.value)
+            if isinstance(item, _Joining):
+                self.error(ErrorCode.UNAVAILABLE, f"could not join order {item.order_id!r}; join again")
+        return None
 
     async def _relay_one(self, item: _Item) -> None:
         match item:

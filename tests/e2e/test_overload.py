@@ -175,3 +175,23 @@ async def test_a_node_whose_loop_runs_late_refuses_sends_at_once():
         await send_text(shopper, "o-late", "hello", "late-1")
         refused = await frame_of(shopper, "error")
         assert (refused["code"], refused["client_id"], refused["retry_after_ms"]) == ("overloaded", "late-1", 500)
+
+
+async def test_sends_queued_behind_a_busy_one_are_answered_not_left_waiting(redis_url):
+    """A socket's sends wait in line; while the node cannot take them each is answered
+    `overloaded` after at most the bounded wait, and the line moves again once it can."""
+    config = base_config(gateway={"redis_url": redis_url})
+    async with running_gateway(config, capacity=Capacity(in_flight=1, wait=0.3, retry_after=0.2)) as node:
+        order_id = _order_id()
+        await node.picking_order(order_id)
+        shopper = await node.connect("shopper", await node.shopper_token())
+        await join(shopper, order_id)
+
+        async with _every_slot_taken(node):
+            for n in range(3):
+                await send_text(shopper, order_id, f"item {n}", f"q{n}")
+            answers = [await _outcome(shopper, f"q{n}") for n in range(3)]
+
+        assert [(a["type"], a["code"]) for a in answers] == [("error", "overloaded")] * 3
+        await send_text(shopper, order_id, "item 0", "q0")
+        assert (await _outcome(shopper, "q0"))["message"]["seq"] == 1
