@@ -7,7 +7,6 @@ and `Retry-After`. `unavailable` stays for a store that does not answer."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import math
 import time
@@ -26,12 +25,10 @@ class Capacity:
     # Redis commands one node has in flight at once. Redis answers one at a time, so more
     # connections add no speed; 64 keeps a 2-core node's queue short (bench/: make bench).
     in_flight: int = 64
-    wait: float = 1.0  # seconds a command queues for a free slot before it is refused
+    # Seconds work may wait before it is refused: a Redis command for a free slot, and a
+    # send in its socket's line (a CPU-bound node would otherwise answer later and later).
+    wait: float = 1.0
     retry_after: float = 1.0  # seconds a refused client is told to wait
-    # Seconds the node's event loop may run behind before new chat sends are refused at once:
-    # work queued in sockets is invisible to the pool, and a CPU-bound node would otherwise
-    # answer later and later instead of saying no.
-    max_lag: float = 0.5
 
     @property
     def retry_after_ms(self) -> int:
@@ -80,36 +77,3 @@ class Refusals:
             self._reported_at = now
         return Overloaded(capacity, why)
 
-
-class LoopLag:
-    """How far behind this node's event loop runs, sampled every `TICK` seconds: a timer
-    that fires late means every callback waits that long."""
-
-    TICK = 0.05
-
-    def __init__(self, capacity: Capacity) -> None:
-        self._capacity = capacity
-        self._task: asyncio.Task | None = None
-        self.lag = 0.0
-        self.sampled = asyncio.Event()  # set at each sample (for whoever waits for one)
-
-    @property
-    def late(self) -> bool:
-        return self.lag > self._capacity.max_lag
-
-    async def start(self) -> None:
-        self._task = asyncio.create_task(self._watch(), name="loop-lag")
-
-    async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-
-    async def _watch(self) -> None:
-        loop = asyncio.get_running_loop()
-        while True:
-            before = loop.time()
-            await asyncio.sleep(self.TICK)
-            self.lag = max(0.0, loop.time() - before - self.TICK)
-            self.sampled.set()
-            self.sampled.clear()

@@ -67,6 +67,11 @@ class Hub:
     def orders(self) -> int:
         return len(self._rooms)
 
+    @property
+    def attachments(self) -> int:
+        """Socket-order attachments on this node (a leak check: 0 once every socket left)."""
+        return sum(len(room.sinks) for room in self._rooms.values())
+
     async def join(self, order_id: str, sink: Sink) -> None:
         """Routes the order's frames to `sink` until `leave`; returns once the subscription is
         live. Raises what the broker raises when it cannot subscribe (the sink is then not

@@ -13,7 +13,7 @@ import msgspec
 from gateway.broker.base import Broker
 from gateway.channels import order_channel
 from gateway.hub import CHANGED
-from gateway.store.base import OrderStore
+from gateway.store.base import OrderStore, Owing
 from gateway.store.records import OrderRecord
 
 log = logging.getLogger("gateway.store")
@@ -43,7 +43,12 @@ class OrderChanges:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._store, name)  # every read, and the phone-level writes, unchanged
 
-    async def update_order(self, order_id: str, change: Callable[[OrderRecord], tuple[OrderRecord | None, T]]) -> T:
+    async def update_order(
+        self,
+        order_id: str,
+        change: Callable[[OrderRecord], tuple[OrderRecord | None, T]],
+        owing: Callable[[T], Owing] | None = None,
+    ) -> T:
         wrote = False
 
         def noting(record: OrderRecord) -> tuple[OrderRecord | None, T]:
@@ -52,7 +57,7 @@ class OrderChanges:
             wrote = updated is not None  # the last run is the one that was written
             return updated, result
 
-        result = await self._store.update_order(order_id, noting)
+        result = await self._store.update_order(order_id, noting, owing)
         if wrote:
             await self._announce(order_id)
         return result

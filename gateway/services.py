@@ -11,13 +11,14 @@ from gateway import callbacks as callbacks_module
 from gateway import mms, texting
 from gateway.broker.base import Broker
 from gateway.callbacks import Callbacks
-from gateway.capacity import Capacity, LoopLag, Refusals
+from gateway.capacity import Capacity, Refusals
 from gateway.channels import OrderChannels
 from gateway.chat import Chat
 from gateway.chatlog.base import ChatLog
 from gateway.hub import Hub
 from gateway.inbound import Inbound
 from gateway.jobs.base import JobQueue
+from gateway.jobs.outbox import Drainer, Outbox
 from gateway.jobs.worker import Doorbell, Worker
 from gateway.media.base import MediaStore
 from gateway.media.photos import Photos
@@ -25,6 +26,8 @@ from gateway.media.urls import MediaLinks
 from gateway.metrics import Metrics
 from gateway.mms import InboundPhotos
 from gateway.orders import Orders
+from gateway.presence.base import Presence
+from gateway.presence.keeper import PresenceKeeper
 from gateway.settings import Settings
 from gateway.sms.base import MediaSource, SMSTransport
 from gateway.sms.timed import TimedTransport
@@ -43,6 +46,7 @@ class Services:
     monotonic: Callable[[], float]  # intervals: rate limits
     store: OrderStore
     chat_log: ChatLog
+    presence: PresenceKeeper  # which customers read the page (contract section 9)
     media: MediaStore
     media_links: MediaLinks
     photos: Photos
@@ -58,6 +62,7 @@ class Services:
     inbound: Inbound
     hub: Hub
     callbacks: Callbacks
+    drainer: Drainer  # moves what orders owe from their outboxes to the job queue
     text_worker: Worker
     callback_worker: Worker
     media_source: MediaSource  # where inbound MMS photos come from
@@ -65,7 +70,6 @@ class Services:
     mms_worker: Worker
     capacity: Capacity
     refusals: Refusals  # work refused past capacity: counted, logged once per interval
-    lag: LoopLag
     connections: tuple = ()  # shared clients (Redis), closed after the parts that use them
 
     @classmethod
@@ -90,6 +94,7 @@ class Services:
             from gateway.chatlog.memory import MemoryChatLog
             from gateway.jobs.memory import MemoryJobQueue
             from gateway.media.memory import MemoryMediaStore
+            from gateway.presence.memory import MemoryPresence
             from gateway.store.memory import MemoryOrderStore
 
             broker = broker or MemoryBroker()
@@ -97,14 +102,18 @@ class Services:
             memory_store = MemoryOrderStore(clock)
             store: OrderStore = memory_store
             chat_log: ChatLog = MemoryChatLog(memory_store, channels)
+            outbox: Outbox = memory_store.outbox
             media: MediaStore = MemoryMediaStore(memory_store)
+            presence: Presence = MemoryPresence(memory_store, clock)
             jobs = jobs or MemoryJobQueue()
             connections: tuple = ()
         else:
             from gateway.broker.redis import RedisBroker
             from gateway.chatlog.redis import RedisChatLog
             from gateway.jobs.redis import RedisJobQueue
+            from gateway.jobs.redis_outbox import RedisOutbox
             from gateway.media.redis import RedisMediaStore
+            from gateway.presence.redis import RedisPresence
             from gateway.order_changes import OrderChanges
             from gateway.redis_connection import SharedClient
             from gateway.store.redis import RedisOrderStore
@@ -119,17 +128,24 @@ class Services:
             store = OrderChanges(RedisOrderStore(shared.redis), broker)
             chat_log = RedisChatLog(shared.redis)
             media = RedisMediaStore(shared.redis)
+            presence = RedisPresence(shared.redis)
             jobs = jobs or RedisJobQueue(shared.redis)
+            outbox = RedisOutbox(shared.redis)
             connections = (shared,)
         sms = sms or _transport(settings)
         tokens = Tokens(settings.gateway.secret)
         media_links = MediaLinks(settings.gateway.secret, settings.gateway.public_base_url)
         texts_due, callbacks_due, mms_due = Doorbell(), Doorbell(), Doorbell()
+        drainer = Drainer(
+            outbox, jobs, {texting.KIND: texts_due.ring, callbacks_module.KIND: callbacks_due.ring}, clock=clock
+        )
         timed = TimedTransport(sms, metrics)  # the parts start and close `sms` itself
-        texter = Texter(settings, store, chat_log, jobs, timed, metrics, clock=clock, on_put=texts_due.ring)
+        texter = Texter(settings, store, chat_log, presence, timed, metrics, clock=clock)
         callbacks = Callbacks(settings, jobs, metrics, clock=clock, on_put=callbacks_due.ring)
-        orders = Orders(settings, store, channels, tokens, texter, metrics, callbacks=callbacks, clock=clock)
-        chat = Chat(chat_log, texter, metrics, clock=clock)
+        orders = Orders(settings, store, channels, tokens, texter, drainer, metrics, callbacks=callbacks, clock=clock)
+        chat = Chat(chat_log, texter, drainer, metrics, clock=clock)
+        hub = Hub(broker, cache_orders=not settings.gateway.embedded, monotonic=monotonic)
+        metrics.watch_hub(lambda: hub.orders, lambda: hub.attachments)
         photos = Photos(media, media_links)
         media_source = _media_source(settings, sms)
         photos_in = InboundPhotos(
@@ -141,6 +157,7 @@ class Services:
             monotonic=monotonic,
             store=store,
             chat_log=chat_log,
+            presence=PresenceKeeper(presence),
             media=media,
             media_links=media_links,
             photos=photos,
@@ -154,24 +171,25 @@ class Services:
             orders=orders,
             chat=chat,
             inbound=Inbound(settings, store, orders, chat, photos_in, metrics, clock=clock),
-            hub=Hub(broker, cache_orders=not settings.gateway.embedded, monotonic=monotonic),
+            hub=hub,
             callbacks=callbacks,
-            text_worker=Worker(jobs, texting.KIND, texter.handle, texts_due, clock=clock),
-            callback_worker=Worker(jobs, callbacks_module.KIND, callbacks.handle, callbacks_due, clock=clock),
+            drainer=drainer,
+            text_worker=Worker(jobs, texting.KIND, texter.handle, texts_due, clock=clock, retried=metrics.job_retries),
+            callback_worker=Worker(jobs, callbacks_module.KIND, callbacks.handle, callbacks_due, clock=clock, retried=metrics.job_retries),
             media_source=media_source,
             photos_in=photos_in,
-            mms_worker=Worker(jobs, mms.KIND, photos_in.handle, mms_due, clock=clock),
+            mms_worker=Worker(jobs, mms.KIND, photos_in.handle, mms_due, clock=clock, retried=metrics.job_retries),
             capacity=capacity,
             refusals=refusals,
-            lag=LoopLag(capacity),
             connections=connections,
         )
 
     def parts(self) -> tuple:
         """What the lifespan starts, in this order, and closes in reverse."""
         return (
-            self.lag, *self.connections, self.broker, self.store, self.media, self.jobs, self.sms, self.callbacks,
-            self.media_source, self.text_worker, self.callback_worker, self.mms_worker,
+            *self.connections, self.broker, self.store, self.media, self.presence, self.jobs,
+            self.sms, self.callbacks,
+            self.media_source, self.text_worker, self.callback_worker, self.mms_worker, self.drainer,
         )
 
 

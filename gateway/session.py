@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from typing import TYPE_CHECKING
 
 import msgspec
@@ -27,9 +28,10 @@ log = logging.getLogger("gateway.sockets")
 
 MAX_JOINED = 50  # orders one socket may follow at once (a batched shop is a handful)
 OUTBOX = 1000  # frames queued for one socket before it counts as stalled
-INBOX = 100  # frames read from one socket and not yet handled, past which it is told overloaded
+INBOX = 1000  # frames read from one socket and not yet handled, past which it is told overloaded
 HISTORY = 5000  # messages a join replays at most
 RESYNC_ATTEMPTS = 6  # tries at catching up after an outage (0.1 s doubling: ~6 s in all)
+STALL_GRACE = 2.0  # seconds a stalled socket's close may take before its connection is cut
 
 
 # What the relay (the socket's only writer) takes from the outbox, in order.
@@ -79,8 +81,8 @@ class Session:
     task and no queue."""
 
     __slots__ = (
-        "ws", "role", "subject", "services", "store", "log", "rate", "via", "inbox", "outbox",
-        "ended", "attached", "sent_seq", "buckets", "closing",
+        "ws", "role", "subject", "services", "store", "log", "rate", "via", "socket_id", "inbox",
+        "outbox", "ended", "attached", "sent_seq", "buckets", "closing",
     )
 
     def __init__(self, websocket: WebSocket, role: Role, subject: str, services: Services) -> None:
@@ -99,6 +101,7 @@ class Session:
         self.sent_seq: dict[str, int] = {}  # relay side: last seq sent per joined order
         self.buckets: dict[str, Bucket | None] = {}
         self.closing: asyncio.Task | None = None  # set once the socket is closed for stalling
+        self.socket_id = uuid.uuid4().hex  # names a customer socket in the shared presence
 
     # hub -> socket (called by the hub; must not block)
 
@@ -114,7 +117,21 @@ class Session:
             return
         if not self.outbox.put(item) and self.closing is None:
             log.warning("closing a stalled %s socket; it will resume with after=", self.role.value)
-            self.closing = asyncio.create_task(self.ws.close(code=closecodes.SLOW_CONSUMER))
+            self.services.metrics.stalled_sockets.inc()
+            self.closing = asyncio.create_task(self._cut_off())
+
+    async def _cut_off(self) -> None:
+        """Closes a socket that stopped reading (4008). The close frame queues behind the
+        bytes it does not read, so should the connection still be there after STALL_GRACE,
+        it is aborted: its buffers, its reader and its subscriptions go at once."""
+        try:
+            await asyncio.wait_for(self.ws.close(code=closecodes.SLOW_CONSUMER), STALL_GRACE)
+            await asyncio.sleep(STALL_GRACE)  # time for a slow reader to take the close
+        except Exception:  # a close that cannot be written now, or a socket already gone
+            pass
+        transport = _transport_of(self.ws)
+        if transport is not None and (not transport.is_closing() or transport.get_write_buffer_size()):
+            transport.abort()
 
     def reply(self, frame: msgspec.Struct) -> None:
         self._queue(_Direct(messages.encode(frame)))
@@ -133,9 +150,8 @@ class Session:
         finally:
             self.ended = True
             await self.inbox.stop(finish_current=True)  # a send under way is stored or not, whole
-            for order_id in self.attached:
-                self.services.hub.leave(order_id, self)
-            self.attached.clear()
+            for order_id in list(self.attached):
+                await self._detach(order_id)
             await self.outbox.stop(finish_current=False)
 
     async def _read(self) -> None:
@@ -202,9 +218,14 @@ class Session:
                 if self._joined(frame.order_id):
                     await self.services.channels.typing(frame.order_id, self.role)
             case messages.Presence():
-                pass  # presence: issue 12 item 1
+                if self.role is not Role.CUSTOMER:
+                    self.error(ErrorCode.NOT_AUTHORIZED, "presence is the customer's page's to say")
+                elif self._joined(frame.order_id):
+                    await self.services.presence.seen(frame.order_id, self.socket_id, frame.visible)
             case messages.Read():
                 if self._joined(frame.order_id):
+                    if self.role is Role.CUSTOMER:
+                        await self.services.presence.read(frame.order_id, frame.seq)  # held texts it covers stay unsent
                     await self.services.channels.read(frame.order_id, self.role, frame.seq)
 
     def _joined(self, order_id: str, client_id: str | None = None) -> bool:
@@ -228,20 +249,24 @@ class Session:
             return
         await self.services.hub.join(frame.order_id, self)
         self.attached.add(frame.order_id)
+        if self.role is Role.CUSTOMER:  # a join counts as in view until the page says otherwise
+            await self.services.presence.seen(frame.order_id, self.socket_id, True)
         # Live from here: what the hub delivers from now on queues behind this join, and the
         # relay reads history only when it reaches it, so nothing falls between the two.
         self._queue(_Joining(frame.order_id, frame.after))
 
     async def _leave(self, order_id: str) -> None:
         if order_id in self.attached:
-            self.attached.discard(order_id)
-            self.services.hub.leave(order_id, self)
+            await self._detach(order_id)
             self._queue(_Left(order_id))
 
+    async def _detach(self, order_id: str) -> None:
+        self.attached.discard(order_id)
+        self.services.hub.leave(order_id, self)
+        if self.role is Role.CUSTOMER:
+            await self.services.presence.gone(order_id, self.socket_id)
+
     async def _send(self, frame: messages.Send) -> None:
-        lag = self.services.lag
-        if lag.late:  # the node runs behind: say so now, not seconds later
-            raise self.services.refusals.refused(self.services.capacity, f"event loop {lag.lag:.2f} s behind")
         if not self._joined(frame.order_id, frame.client_id):
             return
         photo_ids = frame.media or []
@@ -395,3 +420,24 @@ class Session:
             frame = messages.MessageFrame(order_id=order_id, message=message)
             await self.ws.send_text(messages.encode(frame).decode())
             self.sent_seq[order_id] = message.seq
+
+
+def _transport_of(ws: WebSocket) -> asyncio.Transport | None:
+    """The connection under a Starlette WebSocket, to abort it. ASGI offers no way, so this
+    follows the socket's `send` to the server's protocol object (uvicorn's: a bound method,
+    maybe inside Starlette's wrapping closures) and takes its `transport`."""
+    found: list = [ws._send]
+    for _ in range(6):
+        nested = []
+        for send in found:
+            transport = getattr(getattr(send, "__self__", None), "transport", None)
+            if transport is not None and hasattr(transport, "abort"):
+                return transport
+            for cell in getattr(send, "__closure__", None) or ():
+                try:
+                    if callable(cell.cell_contents):
+                        nested.append(cell.cell_contents)
+                except ValueError:  # an empty cell
+                    continue
+        found = nested
+    return None

@@ -68,6 +68,18 @@ class RedisJobQueue:
             await pipe.execute()
 
     @_reachable
+    async def offer(self, job: Job, due_at: float) -> None:
+        due, jobs = self._keys(job.kind)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hsetnx(jobs, job.id, _encode(job))
+            pipe.zadd(due, {job.id: due_at}, nx=True)
+            await pipe.execute()
+
+    @_reachable
+    async def depth(self, kind: str) -> int:
+        return int(await self._redis.zcard(self._keys(kind)[0]))
+
+    @_reachable
     async def claim(self, kind: str, now: float, lease: float, limit: int) -> list[Job]:
         if limit <= 0:
             return []

@@ -162,21 +162,6 @@ async def test_sends_past_the_pool_are_acked_or_overloaded_never_unavailable(red
         assert delivered == acked
 
 
-async def test_a_node_whose_loop_runs_late_refuses_sends_at_once():
-    """Work waiting in sockets is invisible to the Redis pool: a node whose event loop runs
-    behind (here: any lag at all counts as too much) says `overloaded` at once."""
-    async with running_gateway(capacity=Capacity(max_lag=0.0, retry_after=0.5)) as node:
-        await node.picking_order("o-late")
-        shopper = await node.connect("shopper", await node.shopper_token())
-        await join(shopper, "o-late")
-        while not node.services.lag.late:
-            await asyncio.wait_for(node.services.lag.sampled.wait(), 5)
-
-        await send_text(shopper, "o-late", "hello", "late-1")
-        refused = await frame_of(shopper, "error")
-        assert (refused["code"], refused["client_id"], refused["retry_after_ms"]) == ("overloaded", "late-1", 500)
-
-
 async def test_sends_queued_behind_a_busy_one_are_answered_not_left_waiting(redis_url):
     """A socket's sends wait in line; while the node cannot take them each is answered
     `overloaded` after at most the bounded wait, and the line moves again once it can."""
