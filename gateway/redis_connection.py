@@ -1,8 +1,10 @@
-"""How every Redis-backed part connects: one set of client options, and one way of turning
-"Redis cannot be reached" into the part's own unavailable error."""
+"""How every Redis-backed part connects: one set of client options, a pool that bounds the
+commands in flight (past it: Overloaded, not an outage), and one way of turning "Redis cannot
+be reached" into the part's own unavailable error."""
 
 from __future__ import annotations
 
+import asyncio
 import functools
 from collections.abc import Awaitable, Callable
 from typing import Any, ParamSpec, TypeVar
@@ -11,6 +13,8 @@ import redis.asyncio as aioredis
 from redis import exceptions as redis_errors
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
+
+from gateway.capacity import Capacity, Refusals
 
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -26,12 +30,55 @@ def client(url: str) -> aioredis.Redis:
     return aioredis.Redis.from_url(url, socket_timeout=5.0, **options())
 
 
+class BoundedPool(aioredis.ConnectionPool):
+    """A connection pool that never holds more than `capacity.in_flight` commands at once.
+    A command past that waits its turn (first come, first served) for up to `capacity.wait`
+    seconds, then is refused with Overloaded: redis-py's own pool would raise
+    MaxConnectionsError at once, a ConnectionError that reads as an outage."""
+
+    def __init__(self, capacity: Capacity, refusals: Refusals, **kwargs: Any) -> None:
+        super().__init__(max_connections=capacity.in_flight, **kwargs)
+        self._capacity = capacity
+        self._refusals = refusals
+        self._slots = asyncio.Semaphore(capacity.in_flight)
+        self._admitted: set = set()  # connections holding a slot
+
+    async def get_connection(self, *args: Any, **kwargs: Any):
+        if self._slots.locked():
+            try:
+                await asyncio.wait_for(self._slots.acquire(), self._capacity.wait)
+            except TimeoutError:
+                why = f"{self._capacity.in_flight} Redis commands in flight for {self._capacity.wait:g} s"
+                raise self._refusals.refused(self._capacity, why) from None
+        else:
+            await self._slots.acquire()  # free: taken without yielding
+        try:
+            # On a failed connect, redis-py releases the connection itself (before it is
+            # admitted, so release() leaves the slot to us).
+            connection = await super().get_connection(*args, **kwargs)
+        except BaseException:
+            self._slots.release()
+            raise
+        self._admitted.add(connection)
+        return connection
+
+    async def release(self, connection) -> None:
+        try:
+            await super().release(connection)
+        finally:
+            if connection in self._admitted:
+                self._admitted.remove(connection)
+                self._slots.release()
+
+
 class SharedClient:
     """The one command client a node's Redis parts share (store, chat log, jobs, broker
-    publishes), as a part the app starts and closes after them."""
+    publishes), as a part the app starts and closes after them. Its pool bounds the node's
+    commands in flight (`BoundedPool`)."""
 
-    def __init__(self, url: str) -> None:
-        self.redis = client(url)
+    def __init__(self, url: str, capacity: Capacity, refusals: Refusals) -> None:
+        pool = BoundedPool.from_url(url, capacity=capacity, refusals=refusals, socket_timeout=5.0, **options())
+        self.redis = aioredis.Redis.from_pool(pool)
 
     async def start(self) -> None:
         pass
