@@ -89,8 +89,15 @@ class Services:
 
             if broker is not None:
                 raise ValueError("a broker is given only in embedded mode; Redis mode builds its own")
-            shared = SharedClient(settings.gateway.redis_url)
-            broker = RedisBroker(settings.gateway.redis_url, shared.redis)
+            if settings.gateway.redis_cluster:
+                from gateway.broker.cluster import RedisClusterBroker
+                from gateway.redis_connection import SharedClusterClient
+
+                shared = SharedClusterClient(settings.gateway.redis_url)
+                broker = RedisClusterBroker(settings.gateway.redis_url, shared.redis)
+            else:
+                shared = SharedClient(settings.gateway.redis_url)
+                broker = RedisBroker(settings.gateway.redis_url, shared.redis)
             channels = OrderChannels(broker)
             store = RedisOrderStore(shared.redis)
             chat_log = RedisChatLog(shared.redis)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import msgspec
 import redis.asyncio as aioredis
+from redis.asyncio.cluster import RedisCluster
 
 from gateway import channels
 from gateway.policy.receipts import SMSState, predecessors
-from gateway.redis_connection import unreachable_as
+from gateway.redis_connection import publishing, unreachable_as
 from gateway.store.base import OrderNotFound, StoreUnavailable
 from gateway.store.keys import OrderKeys
 from gateway.store.records import ChatMessage
@@ -66,10 +67,10 @@ class RedisChatLog:
     script (`_APPEND`), so is moving a text's state (`_ADVANCE`). Both publish their frame
     from the script, on the order's channel, in the step that stores it."""
 
-    def __init__(self, redis: aioredis.Redis) -> None:
+    def __init__(self, redis: aioredis.Redis | RedisCluster) -> None:
         self._redis = redis
-        self._append = redis.register_script(_APPEND)
-        self._advance = redis.register_script(_ADVANCE)
+        self._append = redis.register_script(publishing(_APPEND, redis))
+        self._advance = redis.register_script(publishing(_ADVANCE, redis))
 
     @_reachable
     async def append(self, order_id: str, message: ChatMessage) -> tuple[ChatMessage, bool]:

@@ -14,6 +14,7 @@ import redis.asyncio as aioredis
 
 from gateway import messages
 from gateway.broker.base import Broker
+from gateway.broker.cluster import RedisClusterBroker
 from gateway.broker.memory import MemoryBroker
 from gateway.broker.redis import RedisBroker
 from gateway.channels import OrderChannels, order_channel
@@ -25,6 +26,7 @@ from gateway.policy.consent import Consent, ConsentSource
 from gateway.policy.lifecycle import Workflow
 from gateway.policy.receipts import SMSState
 from gateway.redis_connection import client as redis_client
+from gateway.redis_connection import cluster_client
 from gateway.store.base import OrderNotFound, OrderStore, StoreUnavailable
 from gateway.store.memory import MemoryOrderStore
 from gateway.store.records import Block, ChatMessage, OrderRecord, TextRef
@@ -64,7 +66,7 @@ class Backend:
             self.clock.now += seconds
 
 
-@pytest.fixture(params=["memory", "redis"])
+@pytest.fixture(params=["memory", "redis", "cluster"])
 async def backend(request: pytest.FixtureRequest) -> AsyncIterator[Backend]:
     if request.param == "memory":
         broker, clock = MemoryBroker(), FakeClock()
@@ -72,9 +74,16 @@ async def backend(request: pytest.FixtureRequest) -> AsyncIterator[Backend]:
         log = MemoryChatLog(store, OrderChannels(broker))
         yield Backend(store=store, log=log, other=store, other_log=log, broker=broker, clock=clock, redis=None)
         return
-    url = request.getfixturevalue("redis_url")
-    node, other_node, client = redis_client(url), redis_client(url), aioredis.Redis.from_url(url)
-    broker = RedisBroker(url, node)
+    if request.param == "cluster":
+        url = request.getfixturevalue("redis_cluster_url")
+        node, other_node, client = cluster_client(url), cluster_client(url), cluster_client(url)
+        for connection in (node, other_node, client):
+            await connection.initialize()  # as SharedClusterClient.start does
+        broker: Broker = RedisClusterBroker(url, node)
+    else:
+        url = request.getfixturevalue("redis_url")
+        node, other_node, client = redis_client(url), redis_client(url), aioredis.Redis.from_url(url)
+        broker = RedisBroker(url, node)
     await broker.start()
     yield Backend(
         store=RedisOrderStore(node), log=RedisChatLog(node), other=RedisOrderStore(other_node),

@@ -60,6 +60,7 @@ class RedisServer:
         command = [
             executable, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.directory),
             "--save", "", "--appendonly", "yes" if self._appendonly else "no", "--logfile", "",
+            *self.extra_arguments(),
         ]
         self._process = subprocess.Popen(
             command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
@@ -85,6 +86,10 @@ class RedisServer:
                 )
             if READY in line:
                 return
+
+    def extra_arguments(self) -> list[str]:
+        """More redis-server arguments, for a kind of server (a cluster node) that needs them."""
+        return []
 
     def _read(self, process: subprocess.Popen[str], lines: queue.Queue[str | None]) -> None:
         assert process.stdout is not None
