@@ -83,7 +83,7 @@ class Services:
         else:
             from gateway.broker.redis import RedisBroker
             from gateway.chatlog.redis import RedisChatLog
-            from gateway.jobs.redis import RedisJobQueue
+            from gateway.jobs.redis import CLUSTER_BUCKETS, RedisJobQueue
             from gateway.redis_connection import SharedClient
             from gateway.store.redis import RedisOrderStore
 
@@ -101,7 +101,8 @@ class Services:
             channels = OrderChannels(broker)
             store = RedisOrderStore(shared.redis)
             chat_log = RedisChatLog(shared.redis)
-            jobs = jobs or RedisJobQueue(shared.redis)
+            buckets = CLUSTER_BUCKETS if settings.gateway.redis_cluster else 1
+            jobs = jobs or RedisJobQueue(shared.redis, buckets=buckets)
             connections = (shared,)
         sms = sms or _transport(settings)
         metrics = Metrics()

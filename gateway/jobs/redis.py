@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import zlib
+
 import msgspec
 import redis.asyncio as aioredis
+from redis.asyncio.cluster import RedisCluster
 
 from gateway.jobs.base import Job
 from gateway.redis_connection import unreachable_as
@@ -27,6 +31,31 @@ end
 return claimed
 """
 
+# Takes the given ids of one bucket that are still due by ARGV[1] (another node may have
+# claimed one since it was seen) and leases each until ARGV[2].
+_CLAIM_IDS = """
+local due, jobs = KEYS[1], KEYS[2]
+local claimed = {}
+for i = 3, #ARGV do
+  local id = ARGV[i]
+  local score = redis.call('ZSCORE', due, id)
+  if score and tonumber(score) <= tonumber(ARGV[1]) then
+    local job = redis.call('HGET', jobs, id)
+    if job then
+      redis.call('ZADD', due, ARGV[2], id)
+      claimed[#claimed + 1] = job
+    else
+      redis.call('ZREM', due, id)
+    end
+  end
+end
+return claimed
+"""
+
+# On a Redis Cluster a kind's jobs are spread over this many buckets, each under a hash tag
+# of its own, so that texts and callbacks land on every shard rather than on one hot slot.
+CLUSTER_BUCKETS = 16
+
 _encode = msgspec.msgpack.Encoder().encode
 _decode_job = msgspec.msgpack.Decoder(Job).decode
 
@@ -40,14 +69,21 @@ _reachable = unreachable_as(QueueUnavailable)
 
 
 class RedisJobQueue:
-    """Jobs in Redis, durable as Redis is. Per kind, a sorted set scores each job id by when
-    it is due (or when its lease ends) and a hash holds the encoded jobs; both share a hash
-    tag, so claiming is one atomic script."""
+    """Jobs in Redis, durable as Redis is. Per kind and bucket, a sorted set scores each job
+    id by when it is due (or when its lease ends) and a hash holds the encoded jobs; both
+    share a hash tag, so claiming from a bucket is one atomic script.
 
-    def __init__(self, redis: aioredis.Redis, prefix: str = "jobs") -> None:
+    One bucket (one Redis) is claimed in one script. Several (a cluster: a job's bucket is a
+    hash of its id) are claimed in two steps: one pipelined look at every bucket's earliest
+    due ids (a round trip per shard), then a script per bucket that leases the earliest
+    `limit` of them overall if they are still due."""
+
+    def __init__(self, redis: aioredis.Redis | RedisCluster, prefix: str = "jobs", buckets: int = 1) -> None:
         self._prefix = prefix
+        self._buckets = buckets
         self._redis = redis  # shared with the node's other Redis parts, which close it
         self._claim = self._redis.register_script(_CLAIM)
+        self._claim_ids = self._redis.register_script(_CLAIM_IDS)
 
     async def start(self) -> None:
         pass
@@ -55,13 +91,16 @@ class RedisJobQueue:
     async def close(self) -> None:
         pass
 
-    def _keys(self, kind: str) -> tuple[str, str]:
-        tag = f"{{{self._prefix}:{kind}}}"
+    def _keys(self, kind: str, bucket: int = 0) -> tuple[str, str]:
+        tag = f"{{{self._prefix}:{kind}}}" if self._buckets == 1 else f"{{{self._prefix}:{kind}:{bucket}}}"
         return f"{tag}:due", f"{tag}:jobs"
+
+    def _keys_of(self, job: Job) -> tuple[str, str]:
+        return self._keys(job.kind, zlib.crc32(job.id.encode()) % self._buckets)
 
     @_reachable
     async def put(self, job: Job, due_at: float) -> None:
-        due, jobs = self._keys(job.kind)
+        due, jobs = self._keys_of(job)
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.hset(jobs, job.id, _encode(job))
             pipe.zadd(due, {job.id: due_at})
@@ -71,15 +110,32 @@ class RedisJobQueue:
     async def claim(self, kind: str, now: float, lease: float, limit: int) -> list[Job]:
         if limit <= 0:
             return []
-        raws = await self._claim(keys=list(self._keys(kind)), args=[repr(now), repr(now + lease), limit])
-        return [_decode_job(raw) for raw in raws]
+        if self._buckets == 1:
+            raws = await self._claim(keys=list(self._keys(kind)), args=[repr(now), repr(now + lease), limit])
+            return [_decode_job(raw) for raw in raws]
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for bucket in range(self._buckets):
+                pipe.zrangebyscore(self._keys(kind, bucket)[0], "-inf", now, start=0, num=limit, withscores=True)
+            seen = await pipe.execute()
+        earliest = sorted(
+            (score, bucket, job_id) for bucket, rows in enumerate(seen) for job_id, score in rows
+        )[:limit]
+        by_bucket: dict[int, list[bytes]] = {}
+        for _, bucket, job_id in earliest:
+            by_bucket.setdefault(bucket, []).append(job_id)
+        claimed = await asyncio.gather(*(
+            self._claim_ids(keys=list(self._keys(kind, bucket)), args=[repr(now), repr(now + lease), *ids])
+            for bucket, ids in by_bucket.items()
+        ))
+        jobs = {job.id: job for raws in claimed for job in map(_decode_job, raws)}
+        return [jobs[job_id.decode()] for _, _, job_id in earliest if job_id.decode() in jobs]
 
     async def retry(self, job: Job, due_at: float) -> None:
         await self.put(job, due_at)
 
     @_reachable
     async def done(self, job: Job) -> None:
-        due, jobs = self._keys(job.kind)
+        due, jobs = self._keys_of(job)
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.zrem(due, job.id)
             pipe.hdel(jobs, job.id)

@@ -16,6 +16,7 @@ from gateway.presence.base import Presence
 from gateway.presence.memory import MemoryPresence
 from gateway.presence.redis import RedisPresence
 from gateway.redis_connection import client as redis_client
+from gateway.redis_connection import cluster_client
 from gateway.store.memory import MemoryOrderStore
 from gateway.store.records import OrderRecord
 from gateway.store.redis import RedisOrderStore
@@ -61,7 +62,7 @@ async def until(condition: Callable[[], object]) -> None:
     await asyncio.wait_for(poll(), TIMEOUT)
 
 
-@pytest.fixture(params=["memory", "redis"])
+@pytest.fixture(params=["memory", "redis", "cluster"])
 async def backend(request: pytest.FixtureRequest) -> AsyncIterator[Backend]:
     if request.param == "memory":
         clock = FakeClock()
@@ -69,8 +70,14 @@ async def backend(request: pytest.FixtureRequest) -> AsyncIterator[Backend]:
         presence = MemoryPresence(orders, clock)
         yield Backend(presence, presence, MemoryPresence(orders, clock, lease=SHORT_LEASE), orders, clock)
         return
-    url = request.getfixturevalue("redis_url")
-    a, b = redis_client(url), redis_client(url)
+    if request.param == "cluster":
+        url = request.getfixturevalue("redis_cluster_url")
+        a, b = cluster_client(url), cluster_client(url)
+        for connection in (a, b):
+            await connection.initialize()  # as SharedClusterClient.start does
+    else:
+        url = request.getfixturevalue("redis_url")
+        a, b = redis_client(url), redis_client(url)
     yield Backend(RedisPresence(a), RedisPresence(b), RedisPresence(a, lease=SHORT_LEASE), RedisOrderStore(a), None)
     for connection in (a, b):
         await connection.aclose()
