@@ -247,3 +247,12 @@ def failover_cluster(tmp_path: Path) -> Iterator[RedisCluster]:
     cluster.start()
     yield cluster
     cluster.stop()
+
+
+@pytest.fixture(params=["redis", "cluster"])
+def redis_gateway(request: pytest.FixtureRequest) -> dict:
+    """The [gateway] keys of scale-out mode, on one Redis and on a Redis Cluster: the tests
+    that use it prove the same behaviour on both."""
+    if request.param == "cluster":
+        return {"redis_url": request.getfixturevalue("redis_cluster_url"), "redis_cluster": True}
+    return {"redis_url": request.getfixturevalue("redis_url")}
