@@ -10,7 +10,7 @@ from gateway.chatlog.base import ChatLog
 from gateway.clock import iso
 from gateway.metrics import Metrics
 from gateway.policy.chat import Role, Via
-from gateway.store.records import ChatMessage, OrderRecord
+from gateway.store.records import ChatMessage, MediaRef, OrderRecord
 from gateway.texting import Texter
 
 
@@ -35,13 +35,15 @@ class Chat:
         text: str,
         client_id: str | None = None,
         *,
+        media: list[MediaRef] | None = None,
         on_stored: Callable[[ChatMessage], None] | None = None,
     ) -> tuple[ChatMessage, bool]:
         """Returns the stored message and whether it is new (False: a retried client_id).
         `on_stored` runs as soon as the message is stored, before it is queued as a text, so
         a sender's ack does not wait on SMS bookkeeping."""
         draft = ChatMessage(
-            seq=0, id=uuid.uuid4().hex, sender=sender, via=via, text=text, at=iso(self._clock()), client_id=client_id
+            seq=0, id=uuid.uuid4().hex, sender=sender, via=via, text=text, at=iso(self._clock()), client_id=client_id,
+            media=media or None,
         )
         message, created = await self._log.append(order.id, draft)
         if on_stored is not None:
@@ -49,5 +51,5 @@ class Chat:
         if created:
             self._metrics.messages.labels(via).inc()
             if sender is Role.SHOPPER:
-                await self._texter.relay(order, message.seq, message.text)
+                await self._texter.relay(order, message.seq, message.text, message.media)
         return message, created

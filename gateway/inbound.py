@@ -11,6 +11,7 @@ import msgspec
 from gateway import phones, templates
 from gateway.chat import Chat
 from gateway.metrics import Metrics
+from gateway.mms import InboundPhotos
 from gateway.orders import Orders
 from gateway.policy.chat import MAX_TEXT, InboundAction, InboundDecision, Role, Via, on_inbound_sms
 from gateway.policy.consent import Consent, ConsentSource, classify_keyword
@@ -36,6 +37,7 @@ class Inbound:
         store: OrderStore,
         orders: Orders,
         chat: Chat,
+        photos_in: InboundPhotos,
         metrics: Metrics,
         *,
         clock: Callable[[], float] = time.time,
@@ -44,6 +46,7 @@ class Inbound:
         self._store = store
         self._orders = orders
         self._chat = chat
+        self._photos_in = photos_in
         self._metrics = metrics
         self._clock = clock
 
@@ -106,8 +109,13 @@ class Inbound:
 
     async def _append(self, order: OrderRecord, sms: InboundSMS) -> None:
         text = sms.body.strip()
-        for start in range(0, len(text), MAX_TEXT):  # a long text becomes several messages
-            await self._chat.post(order, Role.CUSTOMER, Via.SMS, text[start : start + MAX_TEXT])
+        parts = [text[start : start + MAX_TEXT] for start in range(0, len(text), MAX_TEXT)]
+        if sms.media:  # the photos come with the last part, once fetched (gateway.mms)
+            *parts, last = parts or [""]
+        for part in parts:  # a long text becomes several messages
+            await self._chat.post(order, Role.CUSTOMER, Via.SMS, part)
+        if sms.media:
+            await self._photos_in.receive(order, sms, last)
         # The customer is talking about this order: their next text on this number goes to it.
         await self._store.set_route(order.customer_phone, sms.sender, order.id)
 

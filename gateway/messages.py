@@ -33,6 +33,7 @@ class Send(_Frame, tag="send"):
     order_id: OrderId
     client_id: ClientId
     text: str  # length is policy (too_long), not schema (bad_frame)
+    media: list[str] | None = None  # photo ids (section 10); how many and which is policy (bad_media)
 
 
 class Typing(_Frame, tag="typing"):

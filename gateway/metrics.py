@@ -2,12 +2,38 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
+from prometheus_client import (
+    PLATFORM_COLLECTOR,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    ProcessCollector,
+    generate_latest,
+)
+
+# Seconds: most calls take a few milliseconds; a provider call or a stalled Redis, seconds.
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
 class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
+        ProcessCollector(registry=self.registry)  # CPU, memory, open files of this node
+        self.registry.register(PLATFORM_COLLECTOR)
+        # Latency: labels are route templates and outcomes, never an order id or a phone.
+        self.http_seconds = Histogram(
+            "gateway_http_request_seconds", "HTTP requests by route template (webhooks included)",
+            ["route", "method"], buckets=LATENCY_BUCKETS, registry=self.registry,
+        )
+        self.provider_seconds = Histogram(
+            "gateway_sms_provider_seconds", "Calls to the SMS provider's API, by outcome",
+            ["outcome"], buckets=LATENCY_BUCKETS, registry=self.registry,
+        )
+        self.redis_up = Gauge(
+            "gateway_redis_up", "1 when the store answered a PING at the last scrape (embedded: 1)",
+            registry=self.registry,
+        )
         self.connections = Gauge(
             "gateway_websocket_connections", "Open WebSockets on this node", ["role"],
             registry=self.registry,

@@ -14,10 +14,12 @@ from typing import Any
 import msgspec
 
 from gateway import __version__
+from gateway.media.checks import MediaType
 from gateway.schemas import (
     ConsentLog,
     CreateOrder,
     EventResult,
+    MediaUploaded,
     MessagesPage,
     OrderView,
     PostEvent,
@@ -44,7 +46,9 @@ SECURITY_SCHEMES = {
     "operatorKey": "The operator key (`gateway.operator_key`): the fulfilment side.",
     "retailerKey": "A retailer's `api_key` (`retailers.<key>.api_key`): its backend.",
     "customerToken": "An order's `customer_token` (from the order view): the customer's browser.",
+    "shopperToken": "A shopper token (`POST /v1/shoppers/{shopper_id}/tokens`): the shopper app.",
 }
+IMAGES = tuple(t.value for t in MediaType)
 
 
 class Operation(msgspec.Struct, frozen=True, kw_only=True):
@@ -56,6 +60,8 @@ class Operation(msgspec.Struct, frozen=True, kw_only=True):
     ok: type | None = None  # the body of the 2xx answers
     body: type | None = None  # the JSON request body
     query: tuple[dict[str, Any], ...] = ()
+    raw_body: tuple[str, ...] = ()  # the content types of a body that is not JSON (a photo's bytes)
+    raw_ok: tuple[str, ...] = ()  # the content types of a 2xx answer that is not JSON
 
 
 UNAUTHORIZED = {401: "No `Authorization: Bearer` credential, or one the gateway does not know (`unauthorized`)."}
@@ -138,6 +144,39 @@ OPERATIONS: tuple[Operation, ...] = (
         },
     ),
     Operation(
+        method="post", path="/v1/orders/{order_id}/media", summary="Upload a photo",
+        callers=("customerToken", "shopperToken"), raw_body=IMAGES, ok=MediaUploaded,
+        answers={
+            201: "Stored: its `media_id` goes in a `send`'s `media`; `bytes` is its size as stored "
+            "(a JPEG loses its metadata).",
+            401: "No token, or not a valid customer or shopper token (`unauthorized`).",
+            403: "A shopper token of a shopper the order is not assigned to (`forbidden`).",
+            404: "No such order, or another order's customer token (`not_found`).",
+            409: "Chat is not open: the code is the chat's (`chat_not_open`, `chat_closed`, `chat_unavailable`).",
+            413: "More bytes than `limits.media_bytes`, or an image of more than 50 million pixels (`too_large`).",
+            415: "A Content-Type other than the four, or bytes that are not the image it names "
+            "(`unsupported_media_type`).",
+            **UNAVAILABLE,
+        },
+    ),
+    Operation(
+        method="get", path="/media/{media_id}", summary="Fetch a photo",
+        callers=(), raw_ok=IMAGES,
+        query=(
+            {
+                "name": "sig", "in": "query", "required": True, "schema": {"type": "string"},
+                "description": "The signature of a message's `media[].url`; the URL is used whole.",
+            },
+        ),
+        answers={
+            200: "The photo, with its stored type, `X-Content-Type-Options: nosniff`, "
+            "`Cache-Control: private` and a Content-Security-Policy that runs nothing.",
+            403: "A missing, wrong or expired `sig` (`forbidden`).",
+            404: "The photo is gone: its order was purged (`not_found`).",
+            **UNAVAILABLE,
+        },
+    ),
+    Operation(
         method="post", path="/v1/shoppers/{shopper_id}/tokens", summary="Mint a shopper token",
         callers=("operatorKey",), ok=ShopperToken,
         answers={
@@ -151,6 +190,7 @@ OPERATIONS: tuple[Operation, ...] = (
 _PATH_PARAMETERS = {
     "order_id": "The order's id, as the retailer created it.",
     "shopper_id": "The shopper's id, as events name it (`shopper.id`): 1-128 letters, digits or `._:-`.",
+    "media_id": "The photo's id (`media[].id` of a message).",
 }
 _SCHEMA_REF = "#/components/schemas/{name}"
 
@@ -159,13 +199,20 @@ def _json_content(schema: dict[str, Any]) -> dict[str, Any]:
     return {"application/json": {"schema": schema}}
 
 
+def _raw_content(content_types: tuple[str, ...]) -> dict[str, Any]:
+    return {kind: {"schema": {"type": "string", "contentMediaType": kind}} for kind in content_types}
+
+
 def _operation(op: Operation, refs: dict[type, dict[str, Any]]) -> dict[str, Any]:
     error = refs[ErrorResponse]
+
+    def content(status: int) -> dict[str, Any]:
+        if status >= 400:
+            return _json_content(error)
+        return _raw_content(op.raw_ok) if op.raw_ok else _json_content(refs[op.ok] if op.ok else error)
+
     responses = {
-        str(status): {
-            "description": meaning,
-            "content": _json_content(refs[op.ok] if status < 400 and op.ok else error),
-        }
+        str(status): {"description": meaning, "content": content(status)}
         for status, meaning in sorted(op.answers.items())
     }
     parameters = [
@@ -183,6 +230,8 @@ def _operation(op: Operation, refs: dict[type, dict[str, Any]]) -> dict[str, Any
         described["parameters"] = parameters
     if op.body is not None:
         described["requestBody"] = {"required": True, "content": _json_content(refs[op.body])}
+    if op.raw_body:
+        described["requestBody"] = {"required": True, "content": _raw_content(op.raw_body)}
     return described
 
 
@@ -204,7 +253,8 @@ def document(server_url: str = "") -> dict[str, Any]:
             "title": "gateway",
             "version": __version__,
             "description": "Orders, events, consent and chat transcripts of the shopper-customer "
-            "chat gateway. Every call takes `Authorization: Bearer <key or token>`; every error is "
+            "chat gateway, and its photos. Every call but a photo's signed link takes "
+            "`Authorization: Bearer <key or token>`; every error is "
             '`{"error":{"code","message"}}`, with `fields` on 422. The WebSocket protocol, Twilio '
             "webhooks and retailer callbacks are described in the repository's docs/.",
         },

@@ -100,3 +100,11 @@ class ConsentLog(msgspec.Struct, frozen=True):
     opt_in: bool
     source: ConsentSource
     changes: list[ConsentLogEntry]
+
+
+class MediaUploaded(msgspec.Struct, frozen=True):
+    """A photo stored (contract section 10): its id for `send`, its type, its size as stored."""
+
+    media_id: str
+    content_type: str
+    bytes: int

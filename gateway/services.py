@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from gateway import callbacks as callbacks_module
-from gateway import texting
+from gateway import mms, texting
 from gateway.broker.base import Broker
 from gateway.callbacks import Callbacks
 from gateway.channels import OrderChannels
@@ -18,10 +18,15 @@ from gateway.hub import Hub
 from gateway.inbound import Inbound
 from gateway.jobs.base import JobQueue
 from gateway.jobs.worker import Doorbell, Worker
+from gateway.media.base import MediaStore
+from gateway.media.photos import Photos
+from gateway.media.urls import MediaLinks
 from gateway.metrics import Metrics
+from gateway.mms import InboundPhotos
 from gateway.orders import Orders
 from gateway.settings import Settings
-from gateway.sms.base import SMSTransport
+from gateway.sms.base import MediaSource, SMSTransport
+from gateway.sms.timed import TimedTransport
 from gateway.store.base import OrderStore
 from gateway.texting import Texter
 from gateway.tokens import Tokens
@@ -37,6 +42,9 @@ class Services:
     monotonic: Callable[[], float]  # intervals: rate limits
     store: OrderStore
     chat_log: ChatLog
+    media: MediaStore
+    media_links: MediaLinks
+    photos: Photos
     broker: Broker
     channels: OrderChannels
     jobs: JobQueue
@@ -51,6 +59,9 @@ class Services:
     callbacks: Callbacks
     text_worker: Worker
     callback_worker: Worker
+    media_source: MediaSource  # where inbound MMS photos come from
+    photos_in: InboundPhotos
+    mms_worker: Worker
     connections: tuple = ()  # shared clients (Redis), closed after the parts that use them
 
     @classmethod
@@ -71,6 +82,7 @@ class Services:
             from gateway.broker.memory import MemoryBroker
             from gateway.chatlog.memory import MemoryChatLog
             from gateway.jobs.memory import MemoryJobQueue
+            from gateway.media.memory import MemoryMediaStore
             from gateway.store.memory import MemoryOrderStore
 
             broker = broker or MemoryBroker()
@@ -78,12 +90,14 @@ class Services:
             memory_store = MemoryOrderStore(clock)
             store: OrderStore = memory_store
             chat_log: ChatLog = MemoryChatLog(memory_store, channels)
+            media: MediaStore = MemoryMediaStore(memory_store)
             jobs = jobs or MemoryJobQueue()
             connections: tuple = ()
         else:
             from gateway.broker.redis import RedisBroker
             from gateway.chatlog.redis import RedisChatLog
             from gateway.jobs.redis import CLUSTER_BUCKETS, RedisJobQueue
+            from gateway.media.redis import RedisMediaStore
             from gateway.redis_connection import SharedClient
             from gateway.store.redis import RedisOrderStore
 
@@ -101,23 +115,34 @@ class Services:
             channels = OrderChannels(broker)
             store = RedisOrderStore(shared.redis)
             chat_log = RedisChatLog(shared.redis)
+            media = RedisMediaStore(shared.redis)
             buckets = CLUSTER_BUCKETS if settings.gateway.redis_cluster else 1
             jobs = jobs or RedisJobQueue(shared.redis, buckets=buckets)
             connections = (shared,)
         sms = sms or _transport(settings)
         metrics = Metrics()
         tokens = Tokens(settings.gateway.secret)
-        texts_due, callbacks_due = Doorbell(), Doorbell()
-        texter = Texter(settings, store, chat_log, jobs, sms, metrics, clock=clock, on_put=texts_due.ring)
+        media_links = MediaLinks(settings.gateway.secret, settings.gateway.public_base_url)
+        texts_due, callbacks_due, mms_due = Doorbell(), Doorbell(), Doorbell()
+        timed = TimedTransport(sms, metrics)  # the parts start and close `sms` itself
+        texter = Texter(settings, store, chat_log, jobs, timed, metrics, clock=clock, on_put=texts_due.ring)
         callbacks = Callbacks(settings, jobs, metrics, clock=clock, on_put=callbacks_due.ring)
         orders = Orders(settings, store, channels, tokens, texter, metrics, callbacks=callbacks, clock=clock)
         chat = Chat(chat_log, texter, metrics, clock=clock)
+        photos = Photos(media, media_links)
+        media_source = _media_source(settings, sms)
+        photos_in = InboundPhotos(
+            store, chat, photos, media_source, jobs, settings.limits.media_bytes, clock=clock, on_put=mms_due.ring
+        )
         return cls(
             settings=settings,
             clock=clock,
             monotonic=monotonic,
             store=store,
             chat_log=chat_log,
+            media=media,
+            media_links=media_links,
+            photos=photos,
             broker=broker,
             channels=channels,
             jobs=jobs,
@@ -127,20 +152,37 @@ class Services:
             texter=texter,
             orders=orders,
             chat=chat,
-            inbound=Inbound(settings, store, orders, chat, metrics, clock=clock),
+            inbound=Inbound(settings, store, orders, chat, photos_in, metrics, clock=clock),
             hub=Hub(broker),
             callbacks=callbacks,
             text_worker=Worker(jobs, texting.KIND, texter.handle, texts_due, clock=clock),
             callback_worker=Worker(jobs, callbacks_module.KIND, callbacks.handle, callbacks_due, clock=clock),
+            media_source=media_source,
+            photos_in=photos_in,
+            mms_worker=Worker(jobs, mms.KIND, photos_in.handle, mms_due, clock=clock),
             connections=connections,
         )
 
     def parts(self) -> tuple:
         """What the lifespan starts, in this order, and closes in reverse."""
         return (
-            *self.connections, self.broker, self.store, self.jobs, self.sms, self.callbacks,
-            self.text_worker, self.callback_worker,
+            *self.connections, self.broker, self.store, self.media, self.jobs, self.sms, self.callbacks,
+            self.media_source, self.text_worker, self.callback_worker, self.mms_worker,
         )
+
+
+def _media_source(settings: Settings, sms: SMSTransport) -> MediaSource:
+    """Twilio's API with provider twilio; in console mode, /dev's phone (the console transport
+    keeps the photos it sends)."""
+    if settings.sms.provider == "twilio":
+        from gateway.sms.twilio_media import TwilioMediaSource
+
+        return TwilioMediaSource(
+            settings.sms.twilio_account_sid, settings.sms.twilio_auth_token, settings.sms.twilio_api_base
+        )
+    from gateway.sms.console import ConsoleTransport
+
+    return sms if isinstance(sms, ConsoleTransport) else ConsoleTransport()
 
 
 def _transport(settings: Settings) -> SMSTransport:

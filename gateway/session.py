@@ -15,7 +15,7 @@ from gateway.backoff import backoff
 from gateway.broker.base import BrokerUnavailable
 from gateway.messages import ChannelHeader
 from gateway.policy.audience import hears
-from gateway.policy.chat import Bucket, ErrorCode, Role, Via, may_join, send_error, take, text_error
+from gateway.policy.chat import Bucket, ErrorCode, Role, Via, may_join, media_error, send_error, take, text_error
 from gateway.store.base import StoreUnavailable
 from gateway.store.records import ChatMessage, OrderRecord
 
@@ -206,10 +206,15 @@ class Session:
     async def _send(self, frame: messages.Send) -> None:
         if not self._joined(frame.order_id, frame.client_id):
             return
-        problem = text_error(frame.text)
+        photo_ids = frame.media or []
+        problem = text_error(frame.text, len(photo_ids))
         if problem is not None:
-            detail = "expected 1 to 1000 characters of text"
+            detail = "expected 1 to 1000 characters of text" if not photo_ids else "expected at most 1000 characters"
             self.error(problem, f"{detail}, got {len(frame.text)}", frame.client_id)
+            return
+        bad_media = media_error(photo_ids)
+        if bad_media is not None:
+            self.error(ErrorCode.BAD_MEDIA, bad_media, frame.client_id)
             return
         bucket, allowed = take(self.buckets.get(frame.order_id), self.services.monotonic(), self.rate)
         self.buckets[frame.order_id] = bucket
@@ -228,8 +233,12 @@ class Session:
         if problem is not None:
             self.error(problem, f"chat is {state.value}", frame.client_id)
             return
+        media = await self.services.photos.refs(order, photo_ids) if photo_ids else None
+        if photo_ids and media is None:
+            self.error(ErrorCode.BAD_MEDIA, f"expected ids of photos uploaded to order {order.id!r}", frame.client_id)
+            return
         await self.services.chat.post(
-            order, self.role, self.via, frame.text, frame.client_id,
+            order, self.role, self.via, frame.text, frame.client_id, media=media,
             on_stored=lambda message: self.reply(messages.Ack(client_id=frame.client_id, message=message)),
         )
 

@@ -20,7 +20,7 @@ from gateway.policy.receipts import SMSState
 from gateway.settings import Settings
 from gateway.sms.base import OutboundSMS, SendFailed, SMSTransport, StatusReport
 from gateway.store.base import OrderStore
-from gateway.store.records import OrderRecord, TextRef
+from gateway.store.records import MediaRef, OrderRecord, TextRef
 
 log = logging.getLogger("gateway.texting")
 
@@ -33,6 +33,7 @@ class TextJob(msgspec.Struct, frozen=True):
     order_id: str
     body: str
     seq: int | None = None  # the shopper message this carries; None for a notification
+    media_urls: list[str] = []  # its photos' signed URLs: sent as MMS
 
 
 _encode = msgspec.json.encode
@@ -94,12 +95,14 @@ class Texter:
         job = TextJob(order_id=order.id, body=self.render(order, template, status_url))
         await self._put(f"{order.id}:event:{event_id}", job)
 
-    async def relay(self, order: OrderRecord, seq: int, text: str) -> None:
-        """Queues a shopper's chat message as a text to the customer, or reports not_sent."""
+    async def relay(self, order: OrderRecord, seq: int, text: str, media: list[MediaRef] | None = None) -> None:
+        """Queues a shopper's chat message as a text (an MMS with its photos) to the customer,
+        or reports not_sent."""
         if not await self._may_text(order):
             await self._set_state(order.id, seq, SMSState.NOT_SENT)
             return
-        await self._put(f"{order.id}:message:{seq}", TextJob(order_id=order.id, body=text, seq=seq))
+        urls = [ref.url for ref in media or ()]
+        await self._put(f"{order.id}:message:{seq}", TextJob(order_id=order.id, body=text, seq=seq, media_urls=urls))
         await self._set_state(order.id, seq, SMSState.QUEUED)
 
     async def _put(self, job_id: str, job: TextJob) -> None:
@@ -118,7 +121,7 @@ class Texter:
                 await self._set_state(order.id, text.seq, SMSState.NOT_SENT)
             return None
         message = OutboundSMS(
-            to=order.customer_phone, sender=order.sender, body=text.body,
+            to=order.customer_phone, sender=order.sender, body=text.body, media_urls=tuple(text.media_urls),
             status_callback=f"{self._settings.gateway.public_base_url}/twilio/status",
         )
         try:

@@ -25,11 +25,11 @@ class TokenError(ValueError):
     pass
 
 
-def _b64(data: bytes) -> str:
+def b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
-def _unb64(text: str) -> bytes:
+def unb64url(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
@@ -38,10 +38,10 @@ class Tokens:
         self._key = hashlib.sha256(b"gateway-tokens\0" + secret.encode()).digest()
 
     def _sign(self, body: str) -> str:
-        return _b64(hmac.new(self._key, body.encode(), hashlib.sha256).digest()[:_MAC_BYTES])
+        return b64url(hmac.new(self._key, body.encode(), hashlib.sha256).digest()[:_MAC_BYTES])
 
     def mint(self, role: Role, subject: str, expires_at: int) -> str:
-        body = _b64(_ROLE_BYTE[role] + expires_at.to_bytes(5, "big") + subject.encode())
+        body = b64url(_ROLE_BYTE[role] + expires_at.to_bytes(5, "big") + subject.encode())
         return f"{body}.{self._sign(body)}"
 
     def customer(self, order_id: str, created_at: float) -> str:
@@ -61,7 +61,7 @@ class Tokens:
         if not body or not hmac.compare_digest(signature, self._sign(body)):
             raise TokenError("bad signature")
         try:
-            claims = _unb64(body)
+            claims = unb64url(body)
             subject = claims[6:].decode()
         except (binascii.Error, UnicodeDecodeError):
             raise TokenError("malformed claims") from None

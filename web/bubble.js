@@ -1,5 +1,6 @@
 // A chat message as the page shows it: who, when (<time datetime>, dated when not today), how.
 
+import { photosElement } from "./photos.js";
 import { timeElement } from "./time.js";
 
 /** `shopperLabel`: what to call the shopper (their name, or "Your shopper"/"Your driver"). */
@@ -17,7 +18,12 @@ export function messageElement(message, { pending = false, shopperLabel }) {
   const text = document.createElement("p");
   text.className = "msg-text";
   text.textContent = message.text;
+  text.hidden = !message.text; // a photo alone
   li.append(meta, text);
+  if (message.media?.length) {
+    const owner = message.from === "customer" ? "you sent" : `from ${who.textContent.replace(/^Your /, "your ")}`;
+    li.append(photosElement(message.media, owner));
+  }
   if (pending) {
     const note = document.createElement("p");
     note.className = "msg-state";

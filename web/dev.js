@@ -1,5 +1,6 @@
 // /dev (console mode only): a demo order, its shopper's console and its customer's phone.
 
+import { PhotoAttach, photosElement } from "./photos.js";
 import { Outbox, ReconnectingSocket, socketUrl } from "./socket.js";
 import { clock } from "./time.js";
 
@@ -10,7 +11,8 @@ let demo = null; // {order, shopper_token, shopper_id, phone, sender}
 let shopperSocket = null;
 const shopper = { joined: false, lastSeq: 0, receipts: new Map(), rendered: new Map(), readByCustomer: 0 };
 const outbox = new Outbox();
-const phone = { after: 0, texts: [], polling: false };
+const phone = { after: 0, texts: [], polling: false, photos: [] }; // photos: {url, preview} for the next text
+let shopperPhotos = null; // the shopper console's attach button (photos.js)
 
 async function api(method, path, body) {
   const response = await fetch(path, {
@@ -104,6 +106,11 @@ function showShopperConnection(kind, text) {
 }
 
 function startShopper() {
+  shopperPhotos ||= new PhotoAttach({
+    composer: $("shopper-composer"), textBox: $("shopper-text"), base: location.origin, orderId: demo.order.id,
+    token: demo.shopper_token, onError: (text) => ($("shopper-log").textContent = text),
+  });
+  Object.assign(shopperPhotos, { orderId: demo.order.id, token: demo.shopper_token });
   if (shopperSocket) return; // one connection serves every order of this shopper
   shopperSocket = new ReconnectingSocket(socketUrl("/ws/shopper", demo.shopper_token), {
     onOpen: join,
@@ -186,6 +193,7 @@ function addShopperMessage(message) {
     outbox.settle(message.client_id);
   }
   const li = bubble($("shopper-messages"), side, message.via === "sms" ? `${who} · by text` : who, message.text, message.at);
+  if (message.media?.length) li.append(photosElement(message.media, message.from === "shopper" ? "you sent" : `from the ${message.from}`));
   li.dataset.seq = message.seq;
   shopper.rendered.set(message.seq, { li, from: message.from });
   shopper.lastSeq = Math.max(shopper.lastSeq, message.seq);
@@ -227,8 +235,9 @@ for (const button of document.querySelectorAll("[data-event]")) {
 $("shopper-composer").addEventListener("submit", (event) => {
   event.preventDefault();
   const text = $("shopper-text").value.trim();
-  if (!text || !demo) return;
-  const clientId = outbox.add(demo.order.id, text);
+  if (!demo || (!text && !shopperPhotos.count) || shopperPhotos.busy) return;
+  const media = shopperPhotos.take();
+  const clientId = outbox.add(demo.order.id, text, media);
   const li = bubble($("shopper-messages"), "mine pending", "Alex (you)", text);
   li.dataset.clientId = clientId;
   const receipt = document.createElement("p");
@@ -236,7 +245,7 @@ $("shopper-composer").addEventListener("submit", (event) => {
   receipt.textContent = "sending…";
   li.append(receipt);
   $("shopper-text").value = "";
-  if (shopper.joined) shopperSocket.send({ type: "send", order_id: demo.order.id, client_id: clientId, text });
+  if (shopper.joined) shopperSocket.send(outbox.frame(clientId));
 });
 
 $("shopper-text").addEventListener("input", () => {
@@ -249,13 +258,23 @@ $("shopper-text").addEventListener("input", () => {
 
 // --- phone ------------------------------------------------------------------------------------
 
+/** A text on the phone, with its MMS photos (URLs the gateway signed, or our own previews). */
+function phoneBubble(cls, who, text) {
+  const li = bubble($("phone-messages"), cls, who, text.body, text.at);
+  const urls = text.media_urls || [];
+  if (urls.length) {
+    const owner = cls === "mine" ? "you sent" : `from ${text.sender}`;
+    li.append(photosElement(urls.map((url) => ({ url })), owner));
+  }
+  return li;
+}
+
 function renderPhone() {
-  const list = $("phone-messages");
-  list.replaceChildren();
+  $("phone-messages").replaceChildren();
   if (!demo) return;
   for (const text of phone.texts) {
-    if (text.to === demo.phone) bubble(list, "theirs", `From ${text.sender}`, text.body, text.at);
-    else if (text.from === demo.phone) bubble(list, "mine", "Me", text.body, text.at);
+    if (text.to === demo.phone) phoneBubble("theirs", `From ${text.sender}`, text);
+    else if (text.from === demo.phone) phoneBubble("mine", "Me", text);
   }
 }
 
@@ -268,7 +287,7 @@ async function pollTexts() {
       for (const text of texts) {
         phone.after = Math.max(phone.after, text.n);
         phone.texts.push(text);
-        if (demo && text.to === demo.phone) bubble($("phone-messages"), "theirs", `From ${text.sender}`, text.body, text.at);
+        if (demo && text.to === demo.phone) phoneBubble("theirs", `From ${text.sender}`, text);
       }
       $("phone-log").textContent = "";
     } catch (error) {
@@ -286,14 +305,18 @@ function lastSender() {
 $("phone-composer").addEventListener("submit", async (event) => {
   event.preventDefault();
   const body = $("phone-text").value.trim();
-  if (!body || !demo) return;
+  if ((!body && !phone.photos.length) || !demo) return;
   const sender = lastSender();
   const now = Date.now() / 1000;
-  phone.texts.push({ from: demo.phone, to: sender, body, at: now });
-  bubble($("phone-messages"), "mine", "Me", body, now);
+  const photos = phone.photos.splice(0);
+  const mine = { from: demo.phone, to: sender, body, at: now, media_urls: photos.map((photo) => photo.preview) };
+  phone.texts.push(mine);
+  phoneBubble("mine", "Me", mine);
   $("phone-text").value = "";
+  $("phone-attachments").replaceChildren();
   try {
-    const { replies } = await api("POST", "/dev/api/phone/reply", { phone: demo.phone, sender, body });
+    const media_urls = photos.map((photo) => photo.url);
+    const { replies } = await api("POST", "/dev/api/phone/reply", { phone: demo.phone, sender, body, media_urls });
     for (const reply of replies) {
       const text = { to: demo.phone, sender, body: reply, at: Date.now() / 1000 };
       phone.texts.push(text);
@@ -302,6 +325,26 @@ $("phone-composer").addEventListener("submit", async (event) => {
   } catch (error) {
     $("phone-log").textContent = `Text not delivered: ${error.message}`;
   }
+});
+
+$("phone-photo").addEventListener("change", async () => {
+  for (const file of $("phone-photo").files) {
+    // Kept as a carrier keeps an MMS's media: the gateway fetches and checks it like Twilio's.
+    const response = await fetch("/dev/api/phone/photos", { method: "POST", headers: { "Content-Type": file.type }, body: file });
+    if (!response.ok) {
+      $("phone-log").textContent = `Photo not attached: HTTP ${response.status}`;
+      continue;
+    }
+    const preview = URL.createObjectURL(file);
+    phone.photos.push({ url: (await response.json()).url, preview });
+    const item = document.createElement("li");
+    const img = document.createElement("img");
+    img.src = preview;
+    img.alt = `Photo to text: ${file.name}`;
+    item.append(img);
+    $("phone-attachments").append(item);
+  }
+  $("phone-photo").value = "";
 });
 
 $("phone-text").addEventListener("keydown", (event) => {

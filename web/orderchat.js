@@ -5,6 +5,7 @@
 
 import { Outbox, ReconnectingSocket, socketUrl } from "./socket.js";
 import { messageElement } from "./bubble.js";
+import { PhotoAttach } from "./photos.js";
 import { SMSSwitch } from "./smsswitch.js";
 import { refreshTimes } from "./time.js";
 import { UnreadCount } from "./unread.js";
@@ -19,6 +20,7 @@ const ERROR_TEXT = {
   too_long: "Messages can be up to 1000 characters.",
   bad_frame: "That message couldn't be sent.",
   not_authorized: "This page's link is no longer valid.",
+  bad_media: "That photo couldn't be sent.",
 };
 
 /** Which chat reason shows (gateway/endpoints/pages.py reason_key decides the same way). */
@@ -81,6 +83,10 @@ export class OrderChat {
       }
     });
     this.$("composer-text").addEventListener("input", () => this.typed());
+    this.photos = new PhotoAttach({
+      composer: this.$("composer"), textBox: this.$("composer-text"), base: this.base, orderId: this.orderId,
+      token: this.token, onError: (text) => this.showComposerError(text),
+    });
     this.sms.start();
     document.addEventListener("visibilitychange", this.onVisibility);
     this.showStatus(this.state.status, this.state.chat);
@@ -130,6 +136,7 @@ export class OrderChat {
     const open = chat === "open";
     this.$("composer-text").disabled = !open;
     this.$("composer-send").disabled = !open;
+    if (this.photos) this.photos.disabled = !open;
     if (!open) this.$("typing").hidden = true;
   }
 
@@ -301,16 +308,21 @@ export class OrderChat {
     event.preventDefault();
     const box = this.$("composer-text");
     const text = box.value.trim();
-    if (!text || this.state.chat !== "open") return;
+    if ((!text && !this.photos.count) || this.state.chat !== "open") return;
     if (text.length > 1000) {
       this.showComposerError(ERROR_TEXT.too_long);
       return;
     }
+    if (this.photos.busy) {
+      this.showComposerError("Wait for the photo to finish uploading.");
+      return;
+    }
     this.showComposerError("");
-    const clientId = this.outbox.add(this.orderId, text);
+    const media = this.photos.take();
+    const clientId = this.outbox.add(this.orderId, text, media);
     this.addPending(clientId, text);
     box.value = "";
-    if (this.state.live) this.socket.send({ type: "send", order_id: this.orderId, client_id: clientId, text });
+    if (this.state.live) this.socket.send(this.outbox.frame(clientId));
   }
 
   typed() {

@@ -112,9 +112,9 @@ export class Outbox {
     this.pending = new Map();
   }
 
-  add(orderId, text) {
+  add(orderId, text, media = []) {
     const clientId = newClientId();
-    this.pending.set(clientId, { order_id: orderId, text });
+    this.pending.set(clientId, { order_id: orderId, text, ...(media.length ? { media } : {}) });
     return clientId;
   }
 
@@ -126,11 +126,16 @@ export class Outbox {
     return this.pending.delete(clientId);
   }
 
+  /** The `send` frame of one pending message. */
+  frame(clientId) {
+    return { type: "send", client_id: clientId, ...this.pending.get(clientId) };
+  }
+
   /** Sends every pending message (of `orderId`, or all) through `send(frame)`. */
   flush(send, orderId = null) {
     for (const [clientId, item] of this.pending) {
       if (orderId !== null && item.order_id !== orderId) continue;
-      send({ type: "send", order_id: item.order_id, client_id: clientId, text: item.text });
+      send(this.frame(clientId));
     }
   }
 }

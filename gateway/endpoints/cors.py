@@ -20,7 +20,7 @@ class CrossOrigin:
         self.cors = CORSMiddleware(
             app,
             allow_origins=[origin.rstrip("/") for origin in origins],
-            allow_methods=["GET", "PUT"],
+            allow_methods=["GET", "PUT", "POST"],
             allow_headers=["Authorization", "Content-Type"],
             max_age=600,
         )

@@ -19,7 +19,7 @@ from gateway.endpoints.errors import ApiError, json_response, read_json
 from gateway.endpoints.pages import WEB_DIR
 from gateway.policy.lifecycle import Workflow
 from gateway.schemas import CreateOrder, Customer, PostEvent, ShopperIn
-from gateway.sms.base import InboundSMS
+from gateway.sms.base import InboundMedia, InboundSMS
 from gateway.sms.console import ConsoleTransport
 
 if TYPE_CHECKING:
@@ -40,6 +40,7 @@ class PhoneReply(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     sender: str
     body: str
     sid: str | None = None  # the provider's message id; give one to replay a retried webhook
+    media_urls: list[str] = []  # photos kept by POST /dev/api/phone/photos: an MMS
 
 
 class Text(msgspec.Struct, frozen=True):
@@ -48,6 +49,7 @@ class Text(msgspec.Struct, frozen=True):
     sender: str
     body: str
     at: float
+    media_urls: tuple[str, ...] = ()
 
 
 class DevConsole:
@@ -62,6 +64,7 @@ class DevConsole:
             Route("/dev/api/orders/{order_id}/events", self.post_event, methods=["POST"]),
             Route("/dev/api/phone/texts", self.phone_texts, methods=["GET"]),
             Route("/dev/api/phone/reply", self.phone_reply, methods=["POST"]),
+            Route("/dev/api/phone/photos", self.phone_photo, methods=["POST"]),
         ]
 
     async def dev_page(self, request: Request) -> Response:
@@ -105,11 +108,24 @@ class DevConsole:
     async def phone_texts(self, request: Request) -> Response:
         after = int_param(request, "after", 0, 0, 2**53)
         entries = await self._phone.wait_since(after, timeout=LONG_POLL_SECONDS)
-        return json_response({"texts": [Text(n=e.n, to=e.to, sender=e.sender, body=e.body, at=e.at) for e in entries]})
+        return json_response({"texts": [Text(n=e.n, to=e.to, sender=e.sender, body=e.body, at=e.at, media_urls=e.media_urls) for e in entries]})
 
     async def phone_reply(self, request: Request) -> Response:
         body = await read_json(request, PhoneReply)
         text = InboundSMS(
-            sid=body.sid or f"SMdev{secrets.token_hex(14)}", phone=body.phone, sender=body.sender, body=body.body
+            sid=body.sid or f"SMdev{secrets.token_hex(14)}", phone=body.phone, sender=body.sender, body=body.body,
+            media=tuple(InboundMedia(url=url) for url in body.media_urls),
         )
         return json_response({"replies": list(await self._services.inbound.handle(text))})
+
+    async def phone_photo(self, request: Request) -> Response:
+        """A photo the phone attaches to its next text, kept as the provider would keep it:
+        the MMS names its URL, and the gateway fetches and checks it like any MMS photo."""
+        limit = self._services.settings.limits.media_bytes
+        data = bytearray()
+        async for chunk in request.stream():
+            data += chunk
+            if len(data) > limit:
+                raise ApiError(413, "too_large", f"expected a photo of at most {limit} bytes")
+        content_type = request.headers.get("content-type", "")
+        return json_response({"url": self._phone.keep_photo(content_type, bytes(data))}, 201)

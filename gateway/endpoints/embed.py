@@ -24,13 +24,14 @@ if TYPE_CHECKING:
 
 # The ES modules embed.js imports, directly or not (tests/e2e/test_embed_cors.py follows the
 # imports and checks this list is whole).
-MODULES = ("orderchat.js", "bubble.js", "smsswitch.js", "socket.js", "time.js", "unread.js")
+MODULES = ("orderchat.js", "bubble.js", "photos.js", "smsswitch.js", "socket.js", "time.js", "unread.js")
 
 CORS_PATHS = (
     re.compile(r"/embed\.js"),
     *(re.compile(r"/static/" + re.escape(module)) for module in MODULES),
     re.compile(r"/embed/orders/[^/]+"),  # the fragment, with the customer token
     re.compile(r"/v1/orders/[^/]+/sms"),  # the SMS switch, with the customer token
+    re.compile(r"/v1/orders/[^/]+/media"),  # attaching a photo, with the customer token
 )
 
 _FRAGMENT_HEADERS = {

@@ -50,4 +50,9 @@ class Health:
             denied = error_response(401, "unauthorized", "expected Authorization: Bearer <metrics_key>")
             denied.headers["WWW-Authenticate"] = "Bearer"
             return denied
-        return Response(self._services.metrics.render(), media_type="text/plain; version=0.0.4")
+        metrics = self._services.metrics
+        try:
+            metrics.redis_up.set(1 if await asyncio.wait_for(self._services.store.ping(), timeout=1) else 0)
+        except (TimeoutError, ConnectionError, OSError):
+            metrics.redis_up.set(0)
+        return Response(metrics.render(), media_type="text/plain; version=0.0.4")

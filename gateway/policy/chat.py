@@ -10,6 +10,7 @@ from gateway.policy.consent import Keyword
 from gateway.policy.lifecycle import ChatState
 
 MAX_TEXT = 1000
+MAX_MEDIA = 3  # photos one message may carry
 
 
 class Role(StrEnum):
@@ -67,12 +68,24 @@ def send_error(state: ChatState) -> ErrorCode | None:
     return _STATE_ERRORS.get(state)
 
 
-def text_error(text: str) -> ErrorCode | None:
-    """A chat text is 1..1000 characters and not only white space."""
-    if not text.strip():
+def text_error(text: str, photos: int = 0) -> ErrorCode | None:
+    """A chat text is 1..1000 characters and not only white space; with photos it may also
+    be empty (a photo says enough)."""
+    if not text.strip() and photos == 0:
         return ErrorCode.BAD_FRAME
     if len(text) > MAX_TEXT:
         return ErrorCode.TOO_LONG
+    return None
+
+
+def media_error(media_ids: list[str]) -> str | None:
+    """Why a send's list of photo ids cannot be (`bad_media`), in words; None when it can: up
+    to 3 different ids (none is a message without photos). Whether each is a photo of that
+    order is the media store's answer."""
+    if len(media_ids) > MAX_MEDIA:
+        return f"expected at most {MAX_MEDIA} photos in a message, got {len(media_ids)}"
+    if len(set(media_ids)) != len(media_ids):
+        return "expected each photo once in a message"
     return None
 
 

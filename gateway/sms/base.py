@@ -14,6 +14,14 @@ class OutboundSMS(msgspec.Struct, frozen=True):
     sender: str
     body: str
     status_callback: str | None = None  # where the provider reports delivery
+    media_urls: tuple[str, ...] = ()  # photos: an MMS, one public URL each
+
+
+class InboundMedia(msgspec.Struct, frozen=True):
+    """A photo of an inbound MMS, as the provider names it: fetched by a MediaSource."""
+
+    url: str
+    content_type: str = ""  # what the provider said; the bytes are checked all the same
 
 
 class InboundSMS(msgspec.Struct, frozen=True):
@@ -22,6 +30,7 @@ class InboundSMS(msgspec.Struct, frozen=True):
     sender: str  # To: our number
     body: str
     opt_out_type: str | None = None  # Twilio Advanced Opt-Out's classification
+    media: tuple[InboundMedia, ...] = ()  # an MMS's photos
 
 
 class Sent(msgspec.Struct, frozen=True):
@@ -61,4 +70,31 @@ class SMSTransport(Protocol):
 
     async def send(self, message: OutboundSMS) -> Sent:
         """Raises SendFailed."""
+        ...
+
+
+class Fetched(msgspec.Struct, frozen=True):
+    content_type: str
+    data: bytes
+
+
+class FetchFailed(Exception):
+    """A photo of an inbound MMS could not be fetched. `retryable`: it may come later (network,
+    429, 5xx, 404 while the provider stores it); otherwise it never will (a host that is not
+    the provider's, too large, refused)."""
+
+    def __init__(self, message: str, *, retryable: bool) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+
+
+class MediaSource(Protocol):
+    """Where an inbound MMS's photos are fetched from: Twilio's API, or /dev's phone."""
+
+    async def start(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    async def fetch(self, url: str, max_bytes: int) -> Fetched:
+        """The photo at `url`, at most `max_bytes` of it. Raises FetchFailed."""
         ...

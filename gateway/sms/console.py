@@ -11,7 +11,7 @@ import msgspec
 
 from gateway.phones import mask
 from gateway.policy.receipts import SMSState
-from gateway.sms.base import OutboundSMS, Sent
+from gateway.sms.base import FetchFailed, Fetched, OutboundSMS, Sent
 
 log = logging.getLogger("gateway.sms")
 
@@ -23,6 +23,7 @@ class OutboxEntry(msgspec.Struct, frozen=True):
     sender: str
     body: str
     at: float
+    media_urls: tuple[str, ...] = ()  # an MMS's photos
 
 
 class ConsoleTransport:
@@ -34,6 +35,8 @@ class ConsoleTransport:
         self._keep = keep
         self._counter = itertools.count(1)
         self._changed = asyncio.Condition()
+        self._photos: dict[str, Fetched] = {}  # what /dev's phone attached to its MMS, by URL
+        self._photo_counter = itertools.count(1)
 
     async def start(self) -> None:
         pass
@@ -45,9 +48,12 @@ class ConsoleTransport:
         n = next(self._counter)
         entry = OutboxEntry(
             n=n, sid=f"SMconsole{n:023d}", to=message.to, sender=message.sender,
-            body=message.body, at=time.time(),
+            body=message.body, at=time.time(), media_urls=message.media_urls,
         )
-        log.info("text to %s from %s (%d chars)", mask(message.to), mask(message.sender), len(message.body))
+        log.info(
+            "text to %s from %s (%d chars, %d photos)",
+            mask(message.to), mask(message.sender), len(message.body), len(message.media_urls),
+        )
         async with self._changed:
             self.outbox.append(entry)
             del self.outbox[: -self._keep]
@@ -65,3 +71,21 @@ class ConsoleTransport:
             except TimeoutError:
                 pass
             return self.since(n)
+
+    # /dev's phone as an MMS media source
+
+    def keep_photo(self, content_type: str, data: bytes) -> str:
+        """Keeps a photo /dev's phone attaches to a text; returns the URL its MMS names."""
+        url = f"console:photo/{next(self._photo_counter)}"
+        self._photos[url] = Fetched(content_type=content_type, data=data)
+        while len(self._photos) > self._keep:
+            del self._photos[next(iter(self._photos))]  # the oldest
+        return url
+
+    async def fetch(self, url: str, max_bytes: int) -> Fetched:
+        found = self._photos.get(url)
+        if found is None:
+            raise FetchFailed("expected a photo /dev's phone attached; this one is unknown", retryable=False)
+        if len(found.data) > max_bytes:
+            raise FetchFailed(f"expected a photo of at most {max_bytes} bytes", retryable=False)
+        return found

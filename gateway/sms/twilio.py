@@ -14,7 +14,7 @@ from twilio.request_validator import RequestValidator
 
 from gateway.phones import mask
 from gateway.policy.receipts import SMSState
-from gateway.sms.base import InboundSMS, OutboundSMS, Sent, SendFailed, StatusReport
+from gateway.sms.base import InboundMedia, InboundSMS, OutboundSMS, Sent, SendFailed, StatusReport
 
 log = logging.getLogger("gateway.sms")
 
@@ -88,7 +88,11 @@ class TwilioTransport:
     async def send(self, message: OutboundSMS) -> Sent:
         if self._http is None:
             raise RuntimeError("TwilioTransport.send() called before start()")
-        form = {"To": message.to, "From": message.sender, "Body": message.body}
+        form: dict[str, str | list[str]] = {"To": message.to, "From": message.sender}
+        if message.body or not message.media_urls:
+            form["Body"] = message.body  # a photo alone goes without one
+        if message.media_urls:
+            form["MediaUrl"] = list(message.media_urls)  # repeated: one per photo
         if message.status_callback:
             form["StatusCallback"] = message.status_callback
         try:
@@ -154,14 +158,26 @@ def _required(form: Mapping[str, str], *names: str) -> str:
     raise ValueError(f"expected {' or '.join(names)} in Twilio's form, but it is missing")
 
 
+MAX_MEDIA = 10  # Twilio's own limit of photos in one MMS
+
+
 def parse_inbound(form: Mapping[str, str]) -> InboundSMS:
     """An incoming-message webhook's form as an InboundSMS. Body may be empty (an MMS)."""
+    raw_count = (form.get("NumMedia") or "0").strip()
+    if not raw_count.isdigit():
+        raise ValueError(f"expected NumMedia to be a number, got {raw_count!r}")
+    media = tuple(
+        InboundMedia(url=form[f"MediaUrl{i}"], content_type=form.get(f"MediaContentType{i}") or "")
+        for i in range(min(int(raw_count), MAX_MEDIA))
+        if form.get(f"MediaUrl{i}")
+    )
     return InboundSMS(
         sid=_required(form, "MessageSid", "SmsSid"),
         phone=_required(form, "From"),
         sender=_required(form, "To"),
         body=form.get("Body") or "",
         opt_out_type=form.get("OptOutType") or None,
+        media=media,
     )
 
 

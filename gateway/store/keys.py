@@ -10,7 +10,7 @@ def order_tag(order_id: str) -> str:
 
 
 class OrderKeys:
-    __slots__ = ("rec", "history", "clients", "texts", "presence", "read")
+    __slots__ = ("rec", "history", "clients", "texts", "presence", "read", "media", "media_types")
 
     def __init__(self, order_id: str) -> None:
         tag = order_tag(order_id)
@@ -20,9 +20,11 @@ class OrderKeys:
         self.texts = f"{tag}:texts"  # seq -> SMS state
         self.presence = f"{tag}:presence"  # customer socket id -> lease end (ms, Redis time)
         self.read = f"{tag}:read"  # the highest seq the customer read on the page
+        self.media = f"{tag}:media"  # photo id -> bytes (gateway/media)
+        self.media_types = f"{tag}:media_types"  # photo id -> content type
 
     def all(self) -> tuple[str, ...]:
-        return (self.rec, self.history, self.clients, self.texts, self.presence, self.read)
+        return (self.rec, self.history, self.clients, self.texts, self.presence, self.read, self.media, self.media_types)
 
 
 def phone_orders(phone: str) -> str:

@@ -55,6 +55,16 @@ class OrderRecord(msgspec.Struct, frozen=True, kw_only=True):
         return frozenset(event.event_id for event in self.events)
 
 
+class MediaRef(msgspec.Struct, frozen=True):
+    """A photo a message carries (contract section 10): its id, type and signed URL. The URL
+    is signed once, as the message is stored, and lasts as long as the order can (see
+    gateway/media/urls.py), since a stored message is never rewritten."""
+
+    id: str
+    content_type: str
+    url: str
+
+
 class ChatMessage(msgspec.Struct, frozen=True, omit_defaults=True):
     """One message of an order's chat, as stored and as the wire carries it (contract
     section 6's `message`). Its `seq` is given by the chat log when it is appended."""
@@ -66,6 +76,7 @@ class ChatMessage(msgspec.Struct, frozen=True, omit_defaults=True):
     text: str
     at: str  # RFC 3339, UTC, milliseconds
     client_id: str | None = None
+    media: list[MediaRef] | None = None  # 1..3 photos; absent on a message without
 
 
 class TextRef(msgspec.Struct, frozen=True):

@@ -1,8 +1,6 @@
 """Contract section 4: `PUT /v1/orders/{id}/sms` (who may set consent, and STOP winning over it)
 and `GET /v1/orders/{id}/messages` (the transcript, paged)."""
 
-import time
-
 import pytest
 
 from support.app_server import (
@@ -16,6 +14,7 @@ from support.app_server import (
     running_gateway,
     send_text,
 )
+from support.clocks import SteppedClock
 
 pytestmark = pytest.mark.e2e
 
@@ -194,17 +193,6 @@ async def test_another_retailer_cannot_read_the_transcript(gateway):
     response = await gateway.http.get("/v1/orders/o-private/messages", headers=auth(OTHER_RETAILER_KEY))
 
     assert response.status_code == 404, response.text
-
-
-class SteppedClock:
-    """Wall-clock time plus an offset the test moves forward, so retention can pass at once."""
-
-    def __init__(self) -> None:
-        self.offset = 0.0
-
-    def __call__(self) -> float:
-        return time.time() + self.offset
-
 
 async def test_a_closed_chat_stays_readable_for_chat_retention_then_is_purged():
     clock = SteppedClock()

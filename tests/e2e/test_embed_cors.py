@@ -82,7 +82,8 @@ async def test_the_fragment_needs_the_orders_customer_token(gateway):
 
 
 @pytest.mark.parametrize(
-    ("path", "method"), [("/v1/orders/emb-3/sms", "PUT"), ("/embed/orders/emb-3", "GET")]
+    ("path", "method"),
+    [("/v1/orders/emb-3/sms", "PUT"), ("/embed/orders/emb-3", "GET"), ("/v1/orders/emb-3/media", "POST")],
 )
 async def test_preflights_for_the_elements_calls(gateway, path, method):
     request = {"Access-Control-Request-Method": method, "Access-Control-Request-Headers": "authorization,content-type"}

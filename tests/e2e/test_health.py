@@ -2,7 +2,9 @@
 
 import pytest
 
-from support.app_server import base_config, frame_of, join, running_gateway, send_text
+from support.app_server import (
+    OPERATOR_KEY, auth, base_config, frame_of, join, running_gateway, send_text, texts_since,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -50,6 +52,43 @@ async def test_metrics_are_prometheus_text_without_phone_numbers_or_message_text
     secrets = (PHONE, PHONE.lstrip("+"), sender.lstrip("+"), "Secret bananas", "Reply text", view["customer_token"])
     for secret in secrets:
         assert secret not in text, f"{secret!r} leaked into /metrics"
+    assert "o-metrics" not in text and "o-missing" not in text  # routes by template, not by path
+
+
+def sample(text: str, name: str, **labels: str) -> float | None:
+    """The value of one sample in Prometheus text, or None when it is not there."""
+    wanted = ",".join(f'{key}="{value}"' for key, value in sorted(labels.items()))
+    for line in text.splitlines():
+        if line.startswith(f"{name}{{{wanted}}} ") or (not labels and line.startswith(f"{name} ")):
+            return float(line.rsplit(" ", 1)[1])
+    return None
+
+
+async def test_metrics_time_requests_by_route_template_and_provider_calls_by_outcome(gateway):
+    await gateway.picking_order("o-timed-1", sms_opt_in=True)  # a picking text: one provider call
+    await gateway.picking_order("o-timed-2", customer={"phone": "+15551230002"})
+    for order_id in ("o-timed-1", "o-timed-2", "o-unknown"):
+        await gateway.http.get(f"/v1/orders/{order_id}", headers=auth(OPERATOR_KEY))
+    await texts_since(gateway.phone, 0, 1)
+    await gateway.jobs.drained("text")
+
+    text = (await gateway.http.get("/metrics")).text
+
+    count = "gateway_http_request_seconds_count"
+    assert sample(text, count, route="/v1/orders/{order_id}", method="GET") == 3
+    assert sample(text, count, route="/v1/orders", method="POST") == 2
+    assert sample(text, count, route="/v1/orders/{order_id}/events", method="POST") == 2
+    assert sample(text, "gateway_sms_provider_seconds_count", outcome="sent") == 1
+    assert sample(text, "gateway_redis_up") == 1.0
+    assert (sample(text, "process_resident_memory_bytes") or 0) > 0
+
+
+async def test_a_redis_that_does_not_answer_reads_as_down_in_the_metrics(restartable_redis):
+    async with running_gateway(base_config(gateway={"redis_url": restartable_redis.url})) as node:
+        assert sample((await node.http.get("/metrics")).text, "gateway_redis_up") == 1.0
+        await restartable_redis.astop()
+        assert sample((await node.http.get("/metrics")).text, "gateway_redis_up") == 0.0
+        await restartable_redis.astart()  # so the node stops promptly
 
 
 @pytest.mark.parametrize(

@@ -14,16 +14,19 @@ from starlette.routing import Route
 
 from gateway.app import create_app
 from gateway import openapi
+from gateway.media.urls import MediaLinks
 from gateway.openapi import OPERATIONS
 from support.app_server import (
     OPERATOR_KEY,
     OTHER_RETAILER_KEY,
     RETAILER_KEY,
+    SECRET,
     RunningGateway,
     auth,
     base_config,
     running_gateway,
 )
+from support.images import png
 from support.redis_server import RedisServer
 
 pytestmark = pytest.mark.e2e
@@ -63,7 +66,7 @@ async def test_every_v1_route_the_app_serves_is_documented_and_nothing_more(gate
     served = {
         (method.lower(), route.path)
         for route in app.routes
-        if isinstance(route, Route) and route.path.startswith("/v1/")
+        if isinstance(route, Route) and route.path.startswith(("/v1/", "/media/"))
         for method in route.methods or ()
         if method != "HEAD"
     }
@@ -71,7 +74,7 @@ async def test_every_v1_route_the_app_serves_is_documented_and_nothing_more(gate
     described = {(method, path) for path, item in doc["paths"].items() for method in item}
 
     assert described == served
-    assert len(served) >= 7  # the six calls of contract section 4 before v2, and the consent log
+    assert len(served) >= 9  # the six calls of contract section 4 before v2, the consent log, photos (10)
 
 
 async def test_request_bodies_are_the_schemas_the_server_decodes_with(gateway):
@@ -165,10 +168,43 @@ def customer_of(order_id: str, request: Callable[[httpx.AsyncClient, str], Await
     return recipe
 
 
+def media_link(gateway: RunningGateway, order_id: str, media_id: str, expires_at: int = 2**32) -> str:
+    return MediaLinks(SECRET, gateway.url).url(order_id, media_id, expires_at)
+
+
+async def photo_upload(gateway: RunningGateway, order_id: str, *, token: str | None = None, **options) -> httpx.Response:
+    """Uploads a PNG (or `content`, as `content_type`) to an open order, with its customer's token."""
+    if token is None:
+        token = (await gateway.picking_order(order_id))["customer_token"]
+    headers = {"Content-Type": options.get("content_type", "image/png"), **auth(token)}
+    return await gateway.http.post(f"/v1/orders/{order_id}/media", content=options.get("content", png()), headers=headers)
+
+
+async def photo_by_stranger_shopper(gateway: RunningGateway) -> httpx.Response:
+    await gateway.picking_order("oa-up-403", shopper_id="shopper-1")
+    return await photo_upload(gateway, "oa-up-403", token=await gateway.shopper_token("shopper-2"))
+
+
+async def photo_before_chat(gateway: RunningGateway) -> httpx.Response:
+    view = await created(gateway, "oa-up-409")
+    return await photo_upload(gateway, "oa-up-409", token=view["customer_token"])
+
+
+async def served_photo(gateway: RunningGateway) -> httpx.Response:
+    uploaded = (await photo_upload(gateway, "oa-photo")).json()
+    return await gateway.http.get(media_link(gateway, "oa-photo", uploaded["media_id"]))
+
+
+async def photo_upload_down(gateway: RunningGateway) -> httpx.Response:
+    token = gateway.services.tokens.customer("oa-down", gateway.services.clock())
+    return await photo_upload(gateway, "oa-down", token=token)
+
+
 ORDERS, ORDER_ITEM = "/v1/orders", "/v1/orders/{order_id}"
 EVENTS, SMS = "/v1/orders/{order_id}/events", "/v1/orders/{order_id}/sms"
 MESSAGES, CONSENT = "/v1/orders/{order_id}/messages", "/v1/orders/{order_id}/consent"
 TOKENS = "/v1/shoppers/{shopper_id}/tokens"
+UPLOAD, PHOTO = "/v1/orders/{order_id}/media", "/media/{media_id}"
 RETAILER, OPERATOR, OTHER, NOBODY = auth(RETAILER_KEY), auth(OPERATOR_KEY), auth(OTHER_RETAILER_KEY), auth("nobody")
 PICKING = {"event_id": "e1", "event_name": "picking"}
 
@@ -231,6 +267,18 @@ RECIPES: dict[tuple[str, str, int], Recipe] = {
     ("post", TOKENS, 401): plain(lambda h: h.post("/v1/shoppers/s-1/tokens", headers=NOBODY)),
     ("post", TOKENS, 403): plain(lambda h: h.post("/v1/shoppers/s-1/tokens", headers=RETAILER)),
     ("post", TOKENS, 422): plain(lambda h: h.post("/v1/shoppers/not%20an%20id/tokens", headers=OPERATOR)),
+    ("post", UPLOAD, 201): lambda g: photo_upload(g, "oa-up"),
+    ("post", UPLOAD, 401): lambda g: photo_upload(g, "oa-up-401", token="nobody"),
+    ("post", UPLOAD, 403): photo_by_stranger_shopper,
+    ("post", UPLOAD, 404): customer_of("oa-up-404", lambda h, t: h.post(
+        "/v1/orders/oa-none/media", content=png(), headers={"Content-Type": "image/png", **auth(t)}
+    )),
+    ("post", UPLOAD, 409): photo_before_chat,
+    ("post", UPLOAD, 413): lambda g: photo_upload(g, "oa-up-413", content=b"\x89PNG" + bytes(5_000_000)),
+    ("post", UPLOAD, 415): lambda g: photo_upload(g, "oa-up-415", content_type="image/jpeg"),
+    ("get", PHOTO, 200): served_photo,
+    ("get", PHOTO, 403): lambda g: g.http.get(media_link(g, "oa-any", "m1", expires_at=1)),
+    ("get", PHOTO, 404): lambda g: g.http.get(media_link(g, "oa-purged", "m1")),
 }
 
 # 503: the store is down. Any order id will do, since the lookup is what fails.
@@ -241,6 +289,8 @@ OUTAGE_RECIPES: dict[tuple[str, str, int], Recipe] = {
     ("put", SMS, 503): plain(lambda h: h.put("/v1/orders/oa-down/sms", json={"opt_in": True}, headers=OPERATOR)),
     ("get", MESSAGES, 503): plain(lambda h: h.get("/v1/orders/oa-down/messages", headers=OPERATOR)),
     ("get", CONSENT, 503): plain(lambda h: h.get("/v1/orders/oa-down/consent", headers=OPERATOR)),
+    ("post", UPLOAD, 503): photo_upload_down,
+    ("get", PHOTO, 503): lambda g: g.http.get(media_link(g, "oa-down", "m1")),
 }
 
 
@@ -256,6 +306,11 @@ async def run_recipes(gateway: RunningGateway, doc: dict, recipes: dict[tuple[st
         response = await recipe(gateway)
         if response.status_code != status:
             problems.append(f"{method} {path}: expected {status}, got {response.status_code} {response.text}")
+            continue
+        documented_types = doc["paths"][path][method]["responses"][str(status)]["content"]
+        if "application/json" not in documented_types:  # a photo: its type must be one documented
+            if response.headers["content-type"] not in documented_types:
+                problems.append(f"{method} {path} {status}: {response.headers['content-type']} is not documented")
             continue
         try:
             jsonschema.validate(response.json(), answer_schema(doc, method, path, status))

@@ -13,7 +13,7 @@ from gateway import redis_connection
 from gateway.jobs.base import Job, JobQueue
 from gateway.jobs.memory import MemoryJobQueue
 from gateway.jobs.redis import CLUSTER_BUCKETS, QueueUnavailable, RedisJobQueue
-from support.redis_cluster import RedisCluster
+from support.redis_cluster import RedisCluster, started_cluster_client
 from support.redis_server import RedisServer
 
 pytestmark = pytest.mark.integration
@@ -30,8 +30,7 @@ async def queue(request: pytest.FixtureRequest) -> AsyncIterator[JobQueue]:
         client = redis_connection.client(request.getfixturevalue("redis_url"))
         queue = RedisJobQueue(client, prefix=f"jobs-{uuid.uuid4().hex}")
     else:
-        client = redis_connection.cluster_client(request.getfixturevalue("redis_cluster_url"))
-        await client.initialize()
+        client = await started_cluster_client(request.getfixturevalue("redis_cluster_url"))
         queue = RedisJobQueue(client, prefix=f"jobs-{uuid.uuid4().hex}", buckets=CLUSTER_BUCKETS)
     await queue.start()
     yield queue
@@ -118,8 +117,7 @@ async def test_redis_queue_keeps_jobs_across_a_restart_and_reports_outages(
 
 
 async def test_cluster_queue_spreads_jobs_over_every_shard(redis_cluster: RedisCluster) -> None:
-    client = redis_connection.cluster_client(redis_cluster.url)
-    await client.initialize()
+    client = await started_cluster_client(redis_cluster.url)
     # A fixed prefix, so the buckets' slots (and the shards they fall on) are the same each run.
     prefix = "jobs-spread"
     queue = RedisJobQueue(client, prefix=prefix, buckets=CLUSTER_BUCKETS)

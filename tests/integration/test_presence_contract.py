@@ -16,10 +16,11 @@ from gateway.presence.base import Presence
 from gateway.presence.memory import MemoryPresence
 from gateway.presence.redis import RedisPresence
 from gateway.redis_connection import client as redis_client
-from gateway.redis_connection import cluster_client
 from gateway.store.memory import MemoryOrderStore
 from gateway.store.records import OrderRecord
 from gateway.store.redis import RedisOrderStore
+
+from support.redis_cluster import started_cluster_client
 
 pytestmark = pytest.mark.integration
 
@@ -72,9 +73,7 @@ async def backend(request: pytest.FixtureRequest) -> AsyncIterator[Backend]:
         return
     if request.param == "cluster":
         url = request.getfixturevalue("redis_cluster_url")
-        a, b = cluster_client(url), cluster_client(url)
-        for connection in (a, b):
-            await connection.initialize()  # as SharedClusterClient.start does
+        a, b = await started_cluster_client(url), await started_cluster_client(url)
     else:
         url = request.getfixturevalue("redis_url")
         a, b = redis_client(url), redis_client(url)

@@ -26,26 +26,18 @@ from gateway.policy.consent import Consent, ConsentSource
 from gateway.policy.lifecycle import Workflow
 from gateway.policy.receipts import SMSState
 from gateway.redis_connection import client as redis_client
-from gateway.redis_connection import cluster_client
 from gateway.store.base import OrderNotFound, OrderStore, StoreUnavailable
 from gateway.store.memory import MemoryOrderStore
 from gateway.store.records import Block, ChatMessage, OrderRecord, TextRef
 from gateway.store.redis import RedisOrderStore
+from support.clocks import FakeClock
+from support.redis_cluster import started_cluster_client
 from support.redis_server import RedisServer
 
 pytestmark = pytest.mark.integration
 
 TIMEOUT = 5.0
 SENDER = "+15005550006"
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1_700_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
 
 @dataclass
 class Backend:
@@ -76,9 +68,7 @@ async def backend(request: pytest.FixtureRequest) -> AsyncIterator[Backend]:
         return
     if request.param == "cluster":
         url = request.getfixturevalue("redis_cluster_url")
-        node, other_node, client = cluster_client(url), cluster_client(url), cluster_client(url)
-        for connection in (node, other_node, client):
-            await connection.initialize()  # as SharedClusterClient.start does
+        node, other_node, client = [await started_cluster_client(url) for _ in range(3)]
         broker: Broker = RedisClusterBroker(url, node)
     else:
         url = request.getfixturevalue("redis_url")

@@ -57,6 +57,17 @@ async def test_send_without_status_callback_leaves_it_out(transport, fake_twilio
     assert request.form == {"To": CUSTOMER, "From": SENDER, "Body": "hi"}
 
 
+PHOTOS = ("https://gw.example/media/a?sig=x.y", "https://gw.example/media/b?sig=z.w")
+
+
+async def test_an_mms_carries_one_media_url_per_photo(transport, fake_twilio):
+    await transport.send(OutboundSMS(to=CUSTOMER, sender=SENDER, body="This one?", media_urls=PHOTOS))
+    await transport.send(OutboundSMS(to=CUSTOMER, sender=SENDER, body="", media_urls=PHOTOS[:1]))
+    with_text, photo_only = await fake_twilio.wait_for_accepted(2)
+    assert (with_text.form["Body"], with_text.media_urls) == ("This one?", PHOTOS)
+    assert "Body" not in photo_only.form and photo_only.media_urls == PHOTOS[:1]
+
+
 async def test_api_base_with_a_trailing_slash_reaches_the_same_resource(fake_twilio):
     transport = TwilioTransport(fake_twilio.account_sid, fake_twilio.auth_token, fake_twilio.base_url + "/")
     await transport.start()
@@ -154,10 +165,12 @@ async def test_twilios_spec_accepts_our_send(prism_twilio):
     try:
         with_callback = await transport.send(TEXT)
         without_callback = await transport.send(OutboundSMS(to=CUSTOMER, sender=SENDER, body="hi"))
+        mms = await transport.send(OutboundSMS(to=CUSTOMER, sender=SENDER, body="This one?", media_urls=PHOTOS))
+        photo_only = await transport.send(OutboundSMS(to=CUSTOMER, sender=SENDER, body="", media_urls=PHOTOS[:1]))
     finally:
         await transport.close()
     # Prism answers 201 with the spec's example Message; 422 would mean an invalid request.
-    for sent in (with_callback, without_callback):
+    for sent in (with_callback, without_callback, mms, photo_only):
         assert sent.sid.startswith("SM")
         assert sent.state in SMSState
 
@@ -172,4 +185,16 @@ async def test_twilios_spec_refuses_what_twilio_would(prism_twilio):
     finally:
         await transport.close()
     assert failed.value.retryable is False
+    assert "422" in str(failed.value)
+
+
+async def test_twilios_spec_checks_each_media_url(prism_twilio):
+    # The MMS check above has teeth too: a MediaUrl that is not a URL is a 422.
+    transport = TwilioTransport(SPEC_ACCOUNT, "test-token", prism_twilio)
+    await transport.start()
+    try:
+        with pytest.raises(SendFailed) as failed:
+            await transport.send(OutboundSMS(to=CUSTOMER, sender=SENDER, body="", media_urls=("not a url",)))
+    finally:
+        await transport.close()
     assert "422" in str(failed.value)

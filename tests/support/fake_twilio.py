@@ -22,7 +22,7 @@ import msgspec
 import pytest
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from support.serving import serving
@@ -51,6 +51,22 @@ class RecordedRequest(msgspec.Struct, frozen=True):
     form: dict[str, str]
     answered: int
     sid: str | None = None  # the Message sid answered with 201
+    media_urls: tuple[str, ...] = ()  # every MediaUrl, in order (the form keeps only the last)
+
+
+class MediaRequest(msgspec.Struct, frozen=True):
+    """One GET of a media URL as a fake host saw it."""
+
+    path: str
+    authorization: str | None
+    answered: int
+
+
+class _Media(msgspec.Struct):
+    content_type: str
+    data: bytes
+    redirect_to: str | None = None  # answer with a redirect there instead
+    held: bool = False  # answer 503 (Twilio still storing it) until released
 
 
 class _Failure(msgspec.Struct, frozen=True):
@@ -71,13 +87,20 @@ class FakeTwilio:
         self._failures: collections.deque[_Failure] = collections.deque()
         self._changed = asyncio.Condition()
         self._serving = contextlib.AsyncExitStack()
+        self._media: dict[str, _Media] = {}
+        self.media_requests: list[MediaRequest] = []
         self.app = Starlette(
             routes=[
                 Route(
                     f"/{API_VERSION}/Accounts/{{account_sid}}/Messages.json",
                     self._create_message,
                     methods=["POST"],
-                )
+                ),
+                Route(
+                    f"/{API_VERSION}/Accounts/{{account_sid}}/Messages/{{message_sid}}/Media/{{media_sid}}",
+                    self._get_media,
+                    methods=["GET"],
+                ),
             ]
         )
 
@@ -118,6 +141,43 @@ class FakeTwilio:
                 ) from None
         return list(self.requests)
 
+    def add_media(
+        self, data: bytes, content_type: str, *, redirect_to: str | None = None, held: bool = False
+    ) -> str:
+        """A photo of an inbound MMS, as Twilio keeps it: its MediaUrl, answered only with the
+        account's Basic auth, with the bytes or (as Twilio does) a redirect to storage."""
+        path = f"/{API_VERSION}/Accounts/{self.account_sid}/Messages/MM{secrets.token_hex(16)}/Media/ME{secrets.token_hex(16)}"
+        self._media[path] = _Media(content_type=content_type, data=data, redirect_to=redirect_to, held=held)
+        return self.base_url + path
+
+    def release(self, url: str) -> None:
+        """A held photo is served from now on."""
+        self._media[url.removeprefix(self.base_url)].held = False
+
+    async def wait_for_media_requests(self, n: int, timeout: float = 5) -> list[MediaRequest]:
+        await self.wait_for(lambda: len(self.media_requests) >= n, timeout)
+        return list(self.media_requests)
+
+    async def _get_media(self, request: Request) -> Response:
+        username, password = _basic_auth(request.headers.get("authorization", ""))
+        item = self._media.get(request.url.path)
+        if (username, password) != (self.account_sid, self.auth_token):
+            response: Response = _error(401)
+        elif item is None:
+            response = _error(404)
+        elif item.held:
+            response = _error(503)
+        elif item.redirect_to is not None:
+            response = RedirectResponse(item.redirect_to, status_code=307)
+        else:
+            response = Response(item.data, media_type=item.content_type)
+        async with self._changed:
+            self.media_requests.append(
+                MediaRequest(request.url.path, request.headers.get("authorization"), response.status_code)
+            )
+            self._changed.notify_all()
+        return response
+
     def sms_config(self) -> dict[str, str]:
         """The gateway's [sms] section for texting through this fake."""
         return {
@@ -141,22 +201,26 @@ class FakeTwilio:
         await self.close()
 
     async def _create_message(self, request: Request) -> JSONResponse:
-        form = dict(parse_qsl((await request.body()).decode(), keep_blank_values=True))
+        pairs = parse_qsl((await request.body()).decode(), keep_blank_values=True)
+        form = dict(pairs)
+        media_urls = tuple(value for name, value in pairs if name == "MediaUrl")
         username, password = _basic_auth(request.headers.get("authorization", ""))
         path_sid = request.path_params["account_sid"]
-        response = self._answer(path_sid, username, password, form)
+        response = self._answer(path_sid, username, password, form, len(media_urls))
         sid = msgspec.json.decode(response.body).get("sid")
         async with self._changed:
             self.requests.append(
                 RecordedRequest(
                     account_sid=path_sid, username=username, password=password,
-                    form=form, answered=response.status_code, sid=sid,
+                    form=form, answered=response.status_code, sid=sid, media_urls=media_urls,
                 )
             )
             self._changed.notify_all()
         return response
 
-    def _answer(self, path_sid: str, username: str | None, password: str | None, form: dict) -> JSONResponse:
+    def _answer(
+        self, path_sid: str, username: str | None, password: str | None, form: dict, num_media: int
+    ) -> JSONResponse:
         if (username, password) != (self.account_sid, self.auth_token):
             return _error(401)
         if path_sid != self.account_sid:
@@ -164,9 +228,11 @@ class FakeTwilio:
         if self._failures:
             failure = self._failures.popleft()
             return _error(failure.status, failure.code, failure.message)
-        for field, code in (("To", 21604), ("From", 21603), ("Body", 21602)):
+        for field, code in (("To", 21604), ("From", 21603)):
             if not form.get(field):
                 return _error(400, code, f"A '{field}' parameter is required.")
+        if not form.get("Body") and not form.get("MediaUrl"):
+            return _error(400, 21602, "Message body is required.")  # a photo alone needs none
         sid = "SM" + secrets.token_hex(16)
         now = formatdate(usegmt=True)
         return JSONResponse(
@@ -175,11 +241,11 @@ class FakeTwilio:
                 "account_sid": self.account_sid,
                 "to": form["To"],
                 "from": form["From"],
-                "body": form["Body"],
+                "body": form.get("Body", ""),
                 "status": "queued",
                 "direction": "outbound-api",
                 "num_segments": "1",
-                "num_media": "0",
+                "num_media": str(num_media),
                 "api_version": API_VERSION,
                 "date_created": now,
                 "date_updated": now,
@@ -222,6 +288,61 @@ def _basic_auth(header: str) -> tuple[str | None, str | None]:
 async def fake_twilio() -> AsyncIterator[FakeTwilio]:
     async with FakeTwilio() as fake:
         yield fake
+
+
+class FakeHost:
+    """Another web host: Twilio's media storage (a redirect's target), or a host an MMS names
+    that the gateway must never contact. Records every request it gets."""
+
+    def __init__(self) -> None:
+        self.base_url = ""
+        self.requests: list[MediaRequest] = []
+        self._files: dict[str, tuple[str, bytes]] = {}
+        self._serving = contextlib.AsyncExitStack()
+        self.app = Starlette(routes=[Route("/{path:path}", self._get, methods=["GET"])])
+
+    def put(self, data: bytes, content_type: str) -> str:
+        path = f"/files/{secrets.token_hex(8)}"
+        self._files[path] = (content_type, data)
+        return self.base_url + path
+
+    def redirect_loop(self) -> str:
+        """A URL that redirects to itself, for ever."""
+        return self.base_url + "/loop"
+
+    async def _get(self, request: Request) -> Response:
+        found = self._files.get(request.url.path)
+        if request.url.path == "/loop":
+            response: Response = RedirectResponse(self.redirect_loop(), status_code=302)
+        elif found is None:
+            response = Response(status_code=404)
+        else:
+            response = Response(found[1], media_type=found[0])
+        self.requests.append(MediaRequest(request.url.path, request.headers.get("authorization"), response.status_code))
+        return response
+
+    async def __aenter__(self) -> FakeHost:
+        # "localhost", not 127.0.0.1: another host name than the fake Twilio's, not only another port.
+        url = await self._serving.enter_async_context(serving(self.app, lifespan="off"))
+        self.base_url = url.replace("127.0.0.1", "localhost")
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self._serving.aclose()
+
+
+@pytest.fixture
+async def media_storage() -> AsyncIterator[FakeHost]:
+    """Where the fake Twilio's media URLs may redirect to (Twilio's storage is another host)."""
+    async with FakeHost() as host:
+        yield host
+
+
+@pytest.fixture
+async def elsewhere() -> AsyncIterator[FakeHost]:
+    """A host no MediaUrl may make the gateway contact."""
+    async with FakeHost() as host:
+        yield host
 
 
 # Prism ---------------------------------------------------------------------------------------

@@ -25,6 +25,9 @@ from pathlib import Path
 
 import pytest
 import redis
+from redis.asyncio.cluster import RedisCluster as AsyncRedisCluster
+
+from gateway import redis_connection
 
 from support.redis_server import RedisServer
 
@@ -256,3 +259,10 @@ def redis_gateway(request: pytest.FixtureRequest) -> dict:
     if request.param == "cluster":
         return {"redis_url": request.getfixturevalue("redis_cluster_url"), "redis_cluster": True}
     return {"redis_url": request.getfixturevalue("redis_url")}
+
+
+async def started_cluster_client(url: str) -> AsyncRedisCluster:
+    """A node's cluster client, its slot map read as SharedClusterClient.start reads it."""
+    client = redis_connection.cluster_client(url)
+    await client.initialize()
+    return client

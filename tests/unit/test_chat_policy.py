@@ -14,6 +14,7 @@ from gateway.policy.chat import (
     InboundDecision,
     Role,
     may_join,
+    media_error,
     on_inbound_sms,
     send_error,
     take,
@@ -71,6 +72,35 @@ def test_send_error_per_chat_state(state, expected):
 )
 def test_text_error(text, expected):
     assert text_error(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "photos", "expected"),
+    [
+        ("", 1, None),  # a photo alone is a message
+        (" \n", 3, None),
+        ("Is this the right one?", 2, None),
+        ("a" * 1000, 1, None),
+        ("a" * 1001, 1, ErrorCode.TOO_LONG),
+        ("", 0, ErrorCode.BAD_FRAME),
+    ],
+)
+def test_text_error_with_photos(text, photos, expected):
+    assert text_error(text, photos) == expected
+
+
+@pytest.mark.parametrize(
+    ("media_ids", "problem"),
+    [
+        ([], None),
+        (["a"], None),
+        (["a", "b", "c"], None),
+        (["a", "b", "c", "d"], "expected at most 3 photos in a message, got 4"),
+        (["a", "a"], "expected each photo once in a message"),
+    ],
+)
+def test_media_error(media_ids, problem):
+    assert media_error(media_ids) == problem
 
 
 def spend(rate: float, times: list[float]) -> list[bool]:

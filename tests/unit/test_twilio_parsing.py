@@ -10,7 +10,7 @@ from starlette.datastructures import FormData
 from twilio.request_validator import RequestValidator
 
 from gateway.policy.receipts import SMSState
-from gateway.sms.base import InboundSMS, StatusReport
+from gateway.sms.base import InboundMedia, InboundSMS, StatusReport
 from gateway.sms.twilio import (
     state_of,
     is_valid_signature,
@@ -67,8 +67,26 @@ def sign(url: str, form, token: str = TOKEN) -> str:
         ),
         pytest.param(
             {**INBOUND, "Body": "", "NumMedia": "1", "MediaUrl0": "https://media.example/a.jpg"},
-            InboundSMS(sid=SID, phone="+15551230001", sender="+15551230002", body=""),
+            InboundSMS(
+                sid=SID, phone="+15551230001", sender="+15551230002", body="",
+                media=(InboundMedia(url="https://media.example/a.jpg"),),
+            ),
             id="mms-without-text",
+        ),
+        pytest.param(
+            {
+                **INBOUND, "NumMedia": "2", "MediaUrl0": "https://api.example/m0", "MediaContentType0": "image/png",
+                "MediaUrl1": "https://api.example/m1", "MediaContentType1": "image/jpeg",
+                "MediaUrl2": "https://api.example/beyond-NumMedia",
+            },
+            InboundSMS(
+                sid=SID, phone="+15551230001", sender="+15551230002", body="Is the milk organic?",
+                media=(
+                    InboundMedia(url="https://api.example/m0", content_type="image/png"),
+                    InboundMedia(url="https://api.example/m1", content_type="image/jpeg"),
+                ),
+            ),
+            id="mms-with-two-photos",
         ),
         pytest.param(
             without(INBOUND, "Body"),
@@ -101,6 +119,7 @@ def test_inbound_form_becomes_an_inbound_sms(form, expected):
         pytest.param({**INBOUND, "MessageSid": "", "SmsSid": ""}, "MessageSid", id="blank-sid"),
         pytest.param(without(INBOUND, "From"), "From", id="no-From"),
         pytest.param(without(INBOUND, "To"), "To", id="no-To"),
+        pytest.param({**INBOUND, "NumMedia": "two"}, "NumMedia", id="NumMedia-not-a-number"),
     ],
 )
 def test_inbound_form_without_a_required_field_is_refused_naming_it(form, named):
