@@ -58,6 +58,11 @@ def unreachable_as(
                 return await method(*args, **kwargs)
             except UNREACHABLE as exc:
                 raise error(f"expected Redis to answer, got {type(exc).__name__}: {exc}") from exc
+            except RedisClusterException as exc:
+                if not isinstance(exc.__cause__, UNREACHABLE):
+                    raise  # a fault of ours (keys across slots), not an outage
+                # No cluster node answered the client's reading of the slot map.
+                raise error(f"expected the Redis Cluster to answer, got {exc}") from exc
 
         return wrapper
 

@@ -63,7 +63,7 @@ class RedisOrderStore:
     async def ping(self) -> bool:
         try:
             return bool(await self._redis.ping())
-        except (redis_errors.RedisError, OSError):
+        except (redis_errors.RedisError, redis_errors.RedisClusterException, OSError):
             return False
 
     # orders

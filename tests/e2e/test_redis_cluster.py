@@ -1,11 +1,13 @@
-"""A Redis Cluster primary dies (SIGKILL, by its PID) mid-conversation between two nodes: its
-replica takes over, no acked message is lost, the sockets carry on without a gap or a
-duplicate, and texts and callbacks still go out."""
+"""Nodes on a Redis Cluster in trouble. A primary dies (SIGKILL, by its PID) mid-conversation
+between two nodes: its replica takes over, no acked message is lost, the sockets carry on
+without a gap or a duplicate, and texts and callbacks still go out. A cluster that does not
+answer at all is an outage, said as one."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import socket
 
 import pytest
 from websockets.asyncio.client import ClientConnection
@@ -24,7 +26,7 @@ from support.callback_receiver import CallbackReceiver
 from support.fake_twilio import FakeTwilio
 from support.redis_cluster import RedisCluster
 
-pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.slow]
+pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 
 ORDER = "o-failover"
 SHOP_KEY = "rk-shop-0123456789abcdef"
@@ -90,6 +92,7 @@ async def until_ok(node: RunningGateway, call) -> dict:
     return response.json()
 
 
+@pytest.mark.slow
 async def test_a_primary_killed_mid_conversation_loses_nothing_acked(
     failover_cluster: RedisCluster, fake_twilio: FakeTwilio, callback_receiver: CallbackReceiver
 ) -> None:
@@ -139,3 +142,15 @@ async def test_a_primary_killed_mid_conversation_loses_nothing_acked(
         assert sum("is shopping" in r.form["Body"] for r in sent) >= 1
         called = await callback_receiver.wait_for(2, timeout=RECOVERY)
         assert [r.json()["event_name"] for r in called][-1] == "fulfillment.delivered"
+
+
+async def test_a_cluster_no_node_answers_is_an_outage_not_a_failure() -> None:
+    with socket.socket() as probe:  # a port with nothing listening
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = base_config(gateway={"redis_url": f"redis://127.0.0.1:{port}", "redis_cluster": True})
+    async with running_gateway(config) as node:  # it starts, as on one Redis that is down
+        ready = await node.http.get("/readyz")
+        assert ready.status_code == 503 and ready.json()["store"] is False
+        created = await node.create_order("o-nowhere")
+        assert created.status_code == 503 and created.json()["error"]["code"] == "unavailable"
