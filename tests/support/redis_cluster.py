@@ -65,6 +65,7 @@ class ClusterNode(RedisServer):
             "--cluster-node-timeout", str(NODE_TIMEOUT_MS),
             # A replica may take over however long it was cut off (the test kills at will).
             "--cluster-replica-validity-factor", "0",
+            "--repl-diskless-sync-delay", "0",  # replicas sync at once, not after 5 s
         ]
         if self._appendonly:
             arguments += ["--appendfsync", "always"]
@@ -126,6 +127,9 @@ class RedisCluster:
             )
         for node in self.nodes:
             node.start()
+        if self._replicas == 0 and len(self.nodes) < 3:
+            self._create_by_hand()  # redis-cli creates no cluster of fewer than 3 primaries
+            return
         create = [
             cli, "--cluster", "create", *(f"127.0.0.1:{node.port}" for node in self.nodes),
             "--cluster-replicas", str(self._replicas), "--cluster-yes",
@@ -134,6 +138,19 @@ class RedisCluster:
         if result.returncode != 0:
             self.stop()
             raise RuntimeError(f"expected redis-cli --cluster create to succeed, got:\n{result.stdout}{result.stderr}")
+        self.wait_until_settled()
+
+    def _create_by_hand(self) -> None:
+        """A cluster of one or two primaries (the bench's 1- and 2-shard runs): each takes an
+        equal share of the slots, and they meet."""
+        share = 16384 // len(self.nodes)
+        for index, node in enumerate(self.nodes):
+            last = 16383 if index == len(self.nodes) - 1 else (index + 1) * share - 1
+            with node.client() as client:
+                client.execute_command("CLUSTER", "ADDSLOTSRANGE", index * share, last)
+                client.execute_command("CLUSTER", "SET-CONFIG-EPOCH", index + 1)
+                if index:
+                    client.execute_command("CLUSTER", "MEET", "127.0.0.1", self.nodes[0].port, self.nodes[0].bus_port)
         self.wait_until_settled()
 
     def stop(self) -> None:
