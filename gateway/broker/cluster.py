@@ -6,8 +6,6 @@ import asyncio
 import logging
 import math
 from collections import defaultdict, deque
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
 from redis import exceptions as redis_errors
 from redis.asyncio.cluster import RedisCluster
@@ -16,22 +14,22 @@ from redis.crc import key_slot
 
 from gateway import redis_connection
 from gateway.backoff import backoff
-from gateway.broker.base import RESUBSCRIBED, BrokerUnavailable, Resubscribed
+from gateway.broker.base import BrokerUnavailable
+from gateway.broker.fanout import FanOut, Subscribers
 
 log = logging.getLogger("gateway.broker")
 
 _LOST = (redis_errors.ConnectionError, redis_errors.TimeoutError, OSError)
 
 
-class _Channel:
-    """The local subscribers of one channel, whether a shard confirmed the subscription, and
-    the link (the shard's connection) carrying it; None while it has no home."""
+class _Channel(Subscribers):
+    """The local subscribers of one channel, and the link (the shard's connection) carrying
+    it; None while it has no home."""
 
-    __slots__ = ("queues", "ready", "link")
+    __slots__ = ("link",)
 
-    def __init__(self, ready: asyncio.Future[None]) -> None:
-        self.queues: set[asyncio.Queue[bytes | Resubscribed]] = set()
-        self.ready = ready
+    def __init__(self) -> None:
+        super().__init__()
         self.link: _Link | None = None
 
 
@@ -54,7 +52,7 @@ class _Link:
         return self.connection is not None and self.connection.is_connected
 
 
-class RedisClusterBroker:
+class RedisClusterBroker(FanOut[_Channel]):
     """The broker of cluster mode: SPUBLISH goes to the shard owning the channel's slot (the
     channel carries its order's hash tag), so a frame never crosses the other shards.
 
@@ -79,15 +77,14 @@ class RedisClusterBroker:
         backoff_base: float = 0.05,
         backoff_cap: float = 2.0,
     ) -> None:
+        super().__init__(confirm_timeout)
         self._client = redis  # publishes; shared with the node's other Redis parts, which close it
         given = parse_url(url)
         self._credentials = {key: given[key] for key in ("username", "password") if key in given}
         self._known: list[tuple[str, int]] = [(given.get("host", "localhost"), int(given.get("port", 6379)))]
         self._slots: list[tuple[int, int, tuple[str, int]]] = []  # (first, last, primary)
-        self._confirm_timeout = confirm_timeout
         self._backoff_base = backoff_base
         self._backoff_cap = backoff_cap
-        self._channels: dict[str, _Channel] = {}
         self._links: dict[tuple[str, int], _Link] = {}
         self._homeless: set[str] = set()
         self._wake = asyncio.Event()
@@ -127,29 +124,17 @@ class RedisClusterBroker:
                 f"expected the cluster to take an SPUBLISH, got {type(exc).__name__}: {exc}"
             ) from exc
 
-    @asynccontextmanager
-    async def subscribe(self, channel: str) -> AsyncIterator[AsyncIterator[bytes | Resubscribed]]:
-        queue: asyncio.Queue[bytes | Resubscribed] = asyncio.Queue()
-        entry = self._channels.get(channel)
-        if entry is None:
-            entry = self._channels[channel] = _Channel(asyncio.get_running_loop().create_future())
-            await self._place(channel, entry)
-        entry.queues.add(queue)
-        try:
-            try:
-                await asyncio.wait_for(asyncio.shield(entry.ready), self._confirm_timeout)
-            except TimeoutError:
-                raise BrokerUnavailable(
-                    f"expected the cluster to confirm SSUBSCRIBE within {self._confirm_timeout}s, "
-                    "got no answer"
-                ) from None
-            yield _drain(queue)
-        finally:
-            entry.queues.discard(queue)
-            if not entry.queues and self._channels.get(channel) is entry:
-                del self._channels[channel]
-                self._homeless.discard(channel)
-                await self._unsubscribe(channel, entry)
+    _command = "SSUBSCRIBE"
+
+    def _entry(self) -> _Channel:
+        return _Channel()
+
+    async def _open(self, channel: str, entry: _Channel) -> None:
+        await self._place(channel, entry)
+
+    async def _close(self, channel: str, entry: _Channel) -> None:
+        self._homeless.discard(channel)
+        await self._unsubscribe(channel, entry)
 
     # placing channels on shards ------------------------------------------------------------
 
@@ -318,8 +303,7 @@ class RedisClusterBroker:
         mine = entry is not None and entry.link is link
         if kind == b"smessage":
             if mine:
-                for queue in entry.queues:
-                    queue.put_nowait(reply[2])
+                entry.deliver(reply[2])
         elif kind == b"ssubscribe":
             pending = link.subscribing.get(channel)
             if not pending:
@@ -329,8 +313,7 @@ class RedisClusterBroker:
                 if not ready.done():
                     ready.set_result(None)
             elif mine:
-                for queue in entry.queues:
-                    queue.put_nowait(RESUBSCRIBED)  # subscribed again after a gap: catch up
+                entry.resubscribed()  # subscribed again after a gap: catch up
         elif kind == b"sunsubscribe":
             pending = link.unsubscribing.get(channel)
             if pending:
@@ -342,7 +325,3 @@ class RedisClusterBroker:
                 self._stale = True
                 self._unhome(channel, entry)
 
-
-async def _drain(queue: asyncio.Queue[bytes | Resubscribed]) -> AsyncIterator[bytes | Resubscribed]:
-    while True:
-        yield await queue.get()
