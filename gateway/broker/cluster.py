@@ -80,8 +80,11 @@ class RedisClusterBroker(FanOut[_Channel]):
         super().__init__(confirm_timeout)
         self._client = redis  # publishes; shared with the node's other Redis parts, which close it
         given = parse_url(url)
-        self._credentials = {key: given[key] for key in ("username", "password") if key in given}
-        self._known: list[tuple[str, int]] = [(given.get("host", "localhost"), int(given.get("port", 6379)))]
+        self._known: list[tuple[str, int]] = [(given.pop("host", "localhost"), int(given.pop("port", 6379)))]
+        given.pop("db", None)  # a cluster has only database 0
+        # Every node is reached as the URL says: credentials, and TLS for rediss://.
+        self._connection_class: type[Connection] = given.pop("connection_class", Connection)
+        self._node_options = {**given, **redis_connection.options()}
         self._slots: list[tuple[int, int, tuple[str, int]]] = []  # (first, last, primary)
         self._backoff_base = backoff_base
         self._backoff_cap = backoff_cap
@@ -217,7 +220,7 @@ class RedisClusterBroker(FanOut[_Channel]):
     async def _read_slots(self) -> list[tuple[int, int, tuple[str, int]]]:
         """The slot map from the first known node that answers."""
         for host, port in list(self._known):
-            connection = Connection(host=host, port=port, **self._credentials, **redis_connection.options())
+            connection = self._connection_class(host=host, port=port, **self._node_options)
             try:
                 await connection.connect()
                 await connection.send_command("CLUSTER", "SLOTS")
@@ -243,9 +246,7 @@ class RedisClusterBroker(FanOut[_Channel]):
 
     async def _listen(self, link: _Link) -> None:
         host, port = link.address
-        connection = Connection(
-            host=host, port=port, socket_keepalive=True, **self._credentials, **redis_connection.options()
-        )
+        connection = self._connection_class(host=host, port=port, socket_keepalive=True, **self._node_options)
         try:
             await connection.connect()
             self._failures = 0
