@@ -16,6 +16,7 @@ import msgspec
 from gateway import __version__
 from gateway.backoff import backoff
 from gateway.jobs.base import Job, JobQueue
+from gateway.jobs.debts import Debt
 from gateway.jobs.worker import Retry
 from gateway.metrics import Metrics
 from gateway.settings import Settings
@@ -140,21 +141,23 @@ class Callbacks:
             await self._http.aclose()
             self._http = None
 
-    async def enqueue(self, order: OrderRecord, event: EventRecord) -> None:
-        """Queues the callback for an applied event, due now; nothing when the retailer has no
-        callback_url."""
+    def debt(self, order: OrderRecord, event: EventRecord) -> Debt | None:
+        """The callback an applied event owes; None when the retailer has no callback_url.
+        Orders writes it with the event, in the order's outbox (gateway/jobs/outbox.py)."""
         retailer = self._settings.retailers.get(order.retailer)
         if retailer is None or not retailer.callback_url:
-            return
+            return None
         body = msgspec.json.encode(envelope(order, event))
+        payload = _encode_delivery(_Delivery(retailer=order.retailer, body=body))
+        return Debt(kind=KIND, id=job_id(order, event), payload=payload)
+
+    async def enqueue(self, order: OrderRecord, event: EventRecord) -> None:
+        """Queues the callback for an applied event, due now, straight on the job queue."""
+        debt = self.debt(order, event)
+        if debt is None:
+            return
         now = self._clock()
-        job = Job(
-            id=job_id(order, event),
-            kind=KIND,
-            payload=_encode_delivery(_Delivery(retailer=order.retailer, body=body)),
-            first_at=now,
-        )
-        await self._queue.put(job, now)
+        await self._queue.put(Job(id=debt.id, kind=KIND, payload=debt.payload, first_at=now), now)
         self._on_put()
 
     async def handle(self, job: Job) -> Retry | None:

@@ -37,8 +37,21 @@ def message_frame_parts(order_id: str, unnumbered: ChatMessage) -> tuple[bytes, 
     return message[len(_SEQ_PREFIX) :], frame[: len(frame) - len(message) - 1]
 
 
-def receipt_frame(order_id: str, seq: int, state: SMSState) -> bytes:
-    return messages.encode(messages.Receipt(order_id=order_id, seq=seq, sms=state))
+def receipt_frame(order_id: str, seq: int, state: SMSState, reason: str | None = None) -> bytes:
+    return messages.encode(messages.Receipt(order_id=order_id, seq=seq, sms=state, reason=reason))
+
+
+_RECEIPT_SEQ = b',"seq":0,'
+
+
+def receipt_frame_parts(order_id: str, state: SMSState, reason: str | None = None) -> tuple[bytes, bytes]:
+    """For a chat log that assigns the seq as it stores: the `receipt` frame before its seq
+    and after it, so head + N + tail is exactly `receipt_frame` of seq N."""
+    frame = receipt_frame(order_id, 0, state, reason)
+    head, found, tail = frame.partition(_RECEIPT_SEQ)
+    if not found or _RECEIPT_SEQ in tail:
+        raise AssertionError(f"expected one seq in a receipt frame, got {frame!r}")
+    return head + b',"seq":', b"," + tail
 
 
 class OrderChannels:

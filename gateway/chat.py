@@ -2,28 +2,41 @@
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from collections.abc import Callable
 
 from gateway.chatlog.base import ChatLog
 from gateway.clock import iso
+from gateway.jobs.debts import message_text_debt
+from gateway.jobs.outbox import Drainer
 from gateway.metrics import Metrics
 from gateway.policy.chat import Role, Via
 from gateway.store.records import ChatMessage, MediaRef, OrderRecord
 from gateway.texting import Texter
 
+log = logging.getLogger("gateway.chat")
+
 
 class Chat:
     """One way in for every chat message, whatever it came through (app, web, sms): stored
-    with the next seq and published to every node in one ChatLog call, then, when a shopper
-    wrote it, queued as a text for the customer."""
+    with the next seq and published to every node in one ChatLog call, together with what a
+    shopper's message owes (its text, in the order's outbox), which this node then hands to
+    the job queue at once. Should it die before, another node's Drainer does."""
 
     def __init__(
-        self, log: ChatLog, texter: Texter, metrics: Metrics, *, clock: Callable[[], float] = time.time
+        self,
+        log: ChatLog,
+        texter: Texter,
+        drainer: Drainer,
+        metrics: Metrics,
+        *,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self._log = log
         self._texter = texter
+        self._drainer = drainer
         self._metrics = metrics
         self._clock = clock
 
@@ -39,17 +52,26 @@ class Chat:
         on_stored: Callable[[ChatMessage], None] | None = None,
     ) -> tuple[ChatMessage, bool]:
         """Returns the stored message and whether it is new (False: a retried client_id).
-        `on_stored` runs as soon as the message is stored, before it is queued as a text, so
-        a sender's ack does not wait on SMS bookkeeping."""
+        `on_stored` runs as soon as the message and its debts are stored, before they are
+        queued, so a sender's ack does not wait on SMS bookkeeping."""
         draft = ChatMessage(
             seq=0, id=uuid.uuid4().hex, sender=sender, via=via, text=text, at=iso(self._clock()), client_id=client_id,
             media=media or None,
         )
-        message, created = await self._log.append(order.id, draft)
+        owes = await self._texter.owes(order) if sender is Role.SHOPPER else None
+        message, created = await self._log.append(order.id, draft, owes)
         if on_stored is not None:
             on_stored(message)
         if created:
             self._metrics.messages.labels(via).inc()
-            if sender is Role.SHOPPER:
-                await self._texter.relay(order, message.seq, message.text, message.media)
+            if owes is not None:
+                self._metrics.texts.labels(owes.state).inc()
+        if owes is not None and owes.text:
+            # New: queue the text just written. A retry: queue whatever the order still owes
+            # (the node that stored the first attempt may have died before queuing it).
+            debts = [message_text_debt(order.id, message.text, message.seq, message.media)] if created else None
+            try:
+                await self._drainer.drain(order.id, debts)
+            except (ConnectionError, OSError) as exc:
+                log.warning("could not queue a text yet (%s); the outbox keeps it", type(exc).__name__)
         return message, created

@@ -48,6 +48,11 @@ class Hub:
     def orders(self) -> int:
         return len(self._rooms)
 
+    @property
+    def attachments(self) -> int:
+        """Socket-order attachments on this node (a leak check: 0 once every socket left)."""
+        return sum(len(room.sinks) for room in self._rooms.values())
+
     @asynccontextmanager
     async def attach(self, order_id: str, sink: Sink) -> AsyncIterator[None]:
         """Routes the order's frames to `sink` while inside; returns once the subscription is

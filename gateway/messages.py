@@ -116,6 +116,8 @@ class Receipt(_Frame, tag="receipt"):
     order_id: str
     seq: int
     sms: str
+    # On not_sent, undelivered and failed: why (policy.receipt_reasons); omitted when unknown.
+    reason: str | None = None
 
 
 class TypingFrame(_Frame, tag="typing"):

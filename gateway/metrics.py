@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
+
 from prometheus_client import (
     PLATFORM_COLLECTOR,
     CollectorRegistry,
@@ -60,5 +63,33 @@ class Metrics:
             "gateway_ws_errors", "Error frames sent, by code", ["code"], registry=self.registry
         )
 
+        # Faults and leaks (issue 9): what was kept or cut off, and live counts a soak watches.
+        self.early_statuses = Counter(
+            "gateway_early_status_reports", "Status reports kept because they beat the send's answer",
+            registry=self.registry,
+        )
+        self.stalled_sockets = Counter(
+            "gateway_stalled_sockets", "Sockets aborted because they stopped reading", registry=self.registry
+        )
+        self.hub_rooms = Gauge(
+            "gateway_hub_rooms", "Orders with a subscription on this node", registry=self.registry
+        )
+        self.hub_sockets = Gauge(
+            "gateway_hub_attachments", "Socket attachments to orders on this node", registry=self.registry
+        )
+        self.tasks = Gauge("gateway_asyncio_tasks", "asyncio tasks alive on this node", registry=self.registry)
+        self.tasks.set_function(_task_count)
+
+    def watch_hub(self, rooms: Callable[[], int], attachments: Callable[[], int]) -> None:
+        self.hub_rooms.set_function(rooms)
+        self.hub_sockets.set_function(attachments)
+
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+def _task_count() -> int:
+    try:
+        return len(asyncio.all_tasks())
+    except RuntimeError:  # read outside the node's loop
+        return 0

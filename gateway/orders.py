@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -18,13 +19,17 @@ from gateway.policy.lifecycle import FINAL, ChatState, Communications, chat_stat
 from gateway.policy.routing import pick_sender
 from gateway.schemas import CreateOrder, EventResult, OrderView, PostEvent, ShopperView, SMSView
 from gateway.settings import Settings
-from gateway.store.base import OrderNotFound, OrderStore
+from gateway.jobs.debts import Debt
+from gateway.jobs.outbox import Drainer
+from gateway.store.base import OrderNotFound, OrderStore, Owing
 from gateway.store.records import EventRecord, OrderRecord, Shopper
 from gateway.texting import Texter
 from gateway.tokens import Tokens
 
 if TYPE_CHECKING:
     from gateway.callbacks import Callbacks
+
+log = logging.getLogger("gateway.orders")
 
 
 class InvalidField(ValueError):
@@ -61,6 +66,7 @@ class Orders:
         channels: OrderChannels,
         tokens: Tokens,
         texter: Texter,
+        drainer: Drainer,
         metrics: Metrics,
         *,
         callbacks: Callbacks | None = None,
@@ -71,6 +77,7 @@ class Orders:
         self._channels = channels
         self._tokens = tokens
         self._texter = texter
+        self._drainer = drainer
         self._metrics = metrics
         self._callbacks = callbacks
         self._clock = clock
@@ -196,23 +203,41 @@ class Orders:
             )
             return updated, (transition.applied, updated, event, shopper != record.shopper)
 
-        applied, updated, event, new_shopper = await self._store.update_order(order_id, change)
+        owed: list[Owing] = []  # what the update that was written owes (change may run twice)
+
+        def owing(result) -> Owing:
+            applied, record, event, _ = result
+            owed[:] = [self._owing(record, event) if applied else Owing()]
+            return owed[0]
+
+        applied, updated, event, new_shopper = await self._store.update_order(order_id, change, owing)
         if applied:
-            await self._announce(updated, event)
+            await self._announce(updated, owed[0].debts)
         elif new_shopper:  # an event that does not move the order may still assign its shopper
             await self._publish_status(updated)
         return EventResult(applied=applied, status=updated.status.value)
 
+    def _owing(self, order: OrderRecord, event: EventRecord) -> Owing:
+        """What an applied event owes, written with it: the status text, the retailer's
+        callback and, when it closes the order, the order's expiry."""
+        debts = [
+            self._texter.event_debt(order, event.event_name, event.event_id, self.status_url(order)),
+            self._callbacks.debt(order, event) if self._callbacks is not None else None,
+        ]
+        retention = self._settings.gateway.chat_retention_seconds if order.status in FINAL else None
+        return Owing(debts=tuple(debt for debt in debts if debt is not None), expire_after=retention)
+
     async def _publish_status(self, order: OrderRecord) -> None:
         await self._channels.status(order.id, order.status.value, self.chat_state(order).value, _shopper_name(order))
 
-    async def _announce(self, order: OrderRecord, event: EventRecord) -> None:
+    async def _announce(self, order: OrderRecord, debts: tuple[Debt, ...]) -> None:
+        """Queues what the event owes (written with it: should this node die first, another
+        node's Drainer queues it), and tells the sockets."""
+        try:
+            await self._drainer.drain(order.id, debts)
+        except (ConnectionError, OSError) as exc:
+            log.warning("could not queue an event's debts yet (%s); the outbox keeps them", type(exc).__name__)
         await self._publish_status(order)
-        await self._texter.notify(order, event.event_name, event.event_id, self.status_url(order))
-        if self._callbacks is not None:
-            await self._callbacks.enqueue(order, event)
-        if order.status in FINAL:
-            await self._store.expire_order(order.id, self._settings.gateway.chat_retention_seconds)
 
     # consent
 

@@ -89,6 +89,17 @@ def cluster_client(url: str) -> RedisCluster:
     return RedisCluster.from_url(url, socket_timeout=5.0, **options())
 
 
+# On a Redis Cluster, what every order would otherwise share (the job queues, the outbox's
+# index of orders that owe) is spread over this many keys, each under a hash tag of its own,
+# so that it lands on every shard rather than on one hot slot.
+CLUSTER_BUCKETS = 16
+
+
+def buckets(redis: aioredis.Redis | RedisCluster) -> int:
+    """How many buckets a shared key is spread over on this client's Redis."""
+    return CLUSTER_BUCKETS if isinstance(redis, RedisCluster) else 1
+
+
 def publishing(script: str, redis: aioredis.Redis | RedisCluster) -> str:
     """A Lua script that publishes, as the client's Redis needs it: on a cluster the frame
     goes out with SPUBLISH, on the shard owning the order (the channel carries the order's

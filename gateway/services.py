@@ -17,6 +17,7 @@ from gateway.chatlog.base import ChatLog
 from gateway.hub import Hub
 from gateway.inbound import Inbound
 from gateway.jobs.base import JobQueue
+from gateway.jobs.outbox import Drainer, Outbox
 from gateway.jobs.worker import Doorbell, Worker
 from gateway.media.base import MediaStore
 from gateway.media.photos import Photos
@@ -57,6 +58,7 @@ class Services:
     inbound: Inbound
     hub: Hub
     callbacks: Callbacks
+    drainer: Drainer  # moves what orders owe from their outboxes to the job queue
     text_worker: Worker
     callback_worker: Worker
     media_source: MediaSource  # where inbound MMS photos come from
@@ -90,13 +92,15 @@ class Services:
             memory_store = MemoryOrderStore(clock)
             store: OrderStore = memory_store
             chat_log: ChatLog = MemoryChatLog(memory_store, channels)
+            outbox: Outbox = memory_store.outbox
             media: MediaStore = MemoryMediaStore(memory_store)
             jobs = jobs or MemoryJobQueue()
             connections: tuple = ()
         else:
             from gateway.broker.redis import RedisBroker
             from gateway.chatlog.redis import RedisChatLog
-            from gateway.jobs.redis import CLUSTER_BUCKETS, RedisJobQueue
+            from gateway.jobs.redis import RedisJobQueue
+            from gateway.jobs.redis_outbox import RedisOutbox
             from gateway.media.redis import RedisMediaStore
             from gateway.redis_connection import SharedClient
             from gateway.store.redis import RedisOrderStore
@@ -116,19 +120,24 @@ class Services:
             store = RedisOrderStore(shared.redis)
             chat_log = RedisChatLog(shared.redis)
             media = RedisMediaStore(shared.redis)
-            buckets = CLUSTER_BUCKETS if settings.gateway.redis_cluster else 1
-            jobs = jobs or RedisJobQueue(shared.redis, buckets=buckets)
+            jobs = jobs or RedisJobQueue(shared.redis)  # on a cluster, spread over buckets
+            outbox = RedisOutbox(shared.redis)
             connections = (shared,)
         sms = sms or _transport(settings)
         metrics = Metrics()
         tokens = Tokens(settings.gateway.secret)
         media_links = MediaLinks(settings.gateway.secret, settings.gateway.public_base_url)
         texts_due, callbacks_due, mms_due = Doorbell(), Doorbell(), Doorbell()
+        drainer = Drainer(
+            outbox, jobs, {texting.KIND: texts_due.ring, callbacks_module.KIND: callbacks_due.ring}, clock=clock
+        )
         timed = TimedTransport(sms, metrics)  # the parts start and close `sms` itself
-        texter = Texter(settings, store, chat_log, jobs, timed, metrics, clock=clock, on_put=texts_due.ring)
+        texter = Texter(settings, store, chat_log, timed, metrics, clock=clock)
         callbacks = Callbacks(settings, jobs, metrics, clock=clock, on_put=callbacks_due.ring)
-        orders = Orders(settings, store, channels, tokens, texter, metrics, callbacks=callbacks, clock=clock)
-        chat = Chat(chat_log, texter, metrics, clock=clock)
+        orders = Orders(settings, store, channels, tokens, texter, drainer, metrics, callbacks=callbacks, clock=clock)
+        chat = Chat(chat_log, texter, drainer, metrics, clock=clock)
+        hub = Hub(broker)
+        metrics.watch_hub(lambda: hub.orders, lambda: hub.attachments)
         photos = Photos(media, media_links)
         media_source = _media_source(settings, sms)
         photos_in = InboundPhotos(
@@ -153,8 +162,9 @@ class Services:
             orders=orders,
             chat=chat,
             inbound=Inbound(settings, store, orders, chat, photos_in, metrics, clock=clock),
-            hub=Hub(broker),
+            hub=hub,
             callbacks=callbacks,
+            drainer=drainer,
             text_worker=Worker(jobs, texting.KIND, texter.handle, texts_due, clock=clock),
             callback_worker=Worker(jobs, callbacks_module.KIND, callbacks.handle, callbacks_due, clock=clock),
             media_source=media_source,
@@ -167,7 +177,7 @@ class Services:
         """What the lifespan starts, in this order, and closes in reverse."""
         return (
             *self.connections, self.broker, self.store, self.media, self.jobs, self.sms, self.callbacks,
-            self.media_source, self.text_worker, self.callback_worker, self.mms_worker,
+            self.media_source, self.text_worker, self.callback_worker, self.mms_worker, self.drainer,
         )
 
 

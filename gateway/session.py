@@ -28,6 +28,7 @@ MAX_JOINED = 50  # orders one socket may follow at once (a batched shop is a han
 OUTBOX = 1000  # frames queued for one socket before it counts as stalled
 HISTORY = 5000  # messages a join replays at most
 RESYNC_ATTEMPTS = 6  # tries at catching up after an outage (0.1 s doubling: ~6 s in all)
+STALL_GRACE = 2.0  # seconds a stalled socket's close may take before its connection is cut
 
 
 # What the relay (the socket's only writer) takes from the outbox, in order.
@@ -102,7 +103,21 @@ class Session:
         except asyncio.QueueFull:
             if self.closing is None:
                 log.warning("closing a stalled %s socket; it will resume with after=", self.role.value)
-                self.closing = asyncio.create_task(self.ws.close(code=closecodes.SLOW_CONSUMER))
+                self.services.metrics.stalled_sockets.inc()
+                self.closing = asyncio.create_task(self._cut_off())
+
+    async def _cut_off(self) -> None:
+        """Closes a socket that stopped reading (4008). The close frame queues behind the
+        bytes it does not read, so should the connection still be there after STALL_GRACE,
+        it is aborted: its buffers, its reader and its subscriptions go at once."""
+        try:
+            await asyncio.wait_for(self.ws.close(code=closecodes.SLOW_CONSUMER), STALL_GRACE)
+            await asyncio.sleep(STALL_GRACE)  # time for a slow reader to take the close
+        except Exception:  # a close that cannot be written now, or a socket already gone
+            pass
+        transport = _transport_of(self.ws)
+        if transport is not None and (not transport.is_closing() or transport.get_write_buffer_size()):
+            transport.abort()
 
     def reply(self, frame: msgspec.Struct) -> None:
         self._queue(_Direct(messages.encode(frame)))
@@ -340,3 +355,24 @@ class Session:
             frame = messages.MessageFrame(order_id=order_id, message=message)
             await self.ws.send_text(messages.encode(frame).decode())
             self.sent_seq[order_id] = message.seq
+
+
+def _transport_of(ws: WebSocket) -> asyncio.Transport | None:
+    """The connection under a Starlette WebSocket, to abort it. ASGI offers no way, so this
+    follows the socket's `send` to the server's protocol object (uvicorn's: a bound method,
+    maybe inside Starlette's wrapping closures) and takes its `transport`."""
+    found: list = [ws._send]
+    for _ in range(6):
+        nested = []
+        for send in found:
+            transport = getattr(getattr(send, "__self__", None), "transport", None)
+            if transport is not None and hasattr(transport, "abort"):
+                return transport
+            for cell in getattr(send, "__closure__", None) or ():
+                try:
+                    if callable(cell.cell_contents):
+                        nested.append(cell.cell_contents)
+                except ValueError:  # an empty cell
+                    continue
+        found = nested
+    return None

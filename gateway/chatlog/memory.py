@@ -6,6 +6,8 @@ import msgspec
 
 from gateway import channels
 from gateway.channels import OrderChannels
+from gateway.chatlog.base import Owes
+from gateway.jobs.debts import message_text_debt
 from gateway.policy.receipts import SMSState, advances
 from gateway.store.base import OrderNotFound
 from gateway.store.memory import MemoryOrderStore
@@ -42,7 +44,9 @@ class MemoryChatLog:
         for order_id in [i for i in self._logs if not self._orders.alive(i)]:
             del self._logs[order_id]
 
-    async def append(self, order_id: str, message: ChatMessage) -> tuple[ChatMessage, bool]:
+    async def append(
+        self, order_id: str, message: ChatMessage, owes: Owes | None = None
+    ) -> tuple[ChatMessage, bool]:
         log = self._log(order_id)
         if log is None:
             raise OrderNotFound(order_id)
@@ -53,7 +57,15 @@ class MemoryChatLog:
         log.messages.append(stored)
         if key is not None:
             log.by_client[key] = stored
+        if owes is not None and owes.text:
+            self._orders.outbox.write(order_id, [message_text_debt(order_id, stored.text, stored.seq, stored.media)])
+        if owes is not None:
+            log.text_states[stored.seq] = owes.state
+        # Nothing is awaited before this point, so the message and its debts are one step.
         await self._channels.publish(order_id, channels.message_frame(order_id, stored))
+        if owes is not None:
+            frame = channels.receipt_frame(order_id, stored.seq, owes.state, owes.reason)
+            await self._channels.publish(order_id, frame)
         return stored, True
 
     async def messages(self, order_id: str, after: int, limit: int) -> list[ChatMessage]:
@@ -66,10 +78,12 @@ class MemoryChatLog:
         log = self._log(order_id)
         return 0 if log is None else len(log.messages)
 
-    async def advance_text_state(self, order_id: str, seq: int, state: SMSState) -> bool:
+    async def advance_text_state(
+        self, order_id: str, seq: int, state: SMSState, reason: str | None = None
+    ) -> bool:
         log = self._log(order_id)
         if log is None or not advances(log.text_states.get(seq), state):
             return False
         log.text_states[seq] = state
-        await self._channels.publish(order_id, channels.receipt_frame(order_id, seq, state))
+        await self._channels.publish(order_id, channels.receipt_frame(order_id, seq, state, reason))
         return True

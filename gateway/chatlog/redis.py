@@ -2,24 +2,34 @@
 
 from __future__ import annotations
 
+import time
+
 import msgspec
 import redis.asyncio as aioredis
+from redis import exceptions as redis_errors
 from redis.asyncio.cluster import RedisCluster
 
-from gateway import channels
+from gateway import channels, redis_connection
+from gateway.chatlog.base import Owes
+from gateway.jobs.debts import TEXT, message_text_parts
+from gateway.jobs.outbox import GRACE
 from gateway.policy.receipts import SMSState, predecessors
 from gateway.redis_connection import publishing, unreachable_as
 from gateway.store.base import OrderNotFound, StoreUnavailable
-from gateway.store.keys import OrderKeys
+from gateway.store.keys import OrderKeys, bucket, outbox_index
 from gateway.store.records import ChatMessage
 
 # One round trip per chat message: the idempotency check, the next seq (the history list's
-# length), the message stored, its client_id remembered, and the frame published, atomically.
-# A key created here inherits the order's TTL, so an order that is expiring leaves nothing.
-# Returns nil for a missing order, {1, seq} for a new message, {0, message json} for a retry.
+# length), the message stored, its client_id remembered, and the frame published, atomically;
+# with what a shopper message owes: its first receipt (stored, and published after the
+# message) and its text, a job in the order's outbox (gateway/jobs/outbox.py). Both frames
+# and the job are spliced around the seq the script assigns. A key created here inherits the
+# order's TTL, so an order that is expiring leaves nothing. Returns nil for a missing order,
+# {1, seq} for a new message, {0, message json} for a retry (which writes nothing).
 _APPEND = """
-local rec, history, clients = KEYS[1], KEYS[2], KEYS[3]
+local rec, history, clients, texts, owed = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local client, tail, head, channel = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local sms, receipt_head, receipt_tail, job_head, job_value = ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9]
 if redis.call('EXISTS', rec) == 0 then return false end
 if client ~= '' then
   local seen = redis.call('HGET', clients, client)
@@ -29,12 +39,16 @@ local seq = redis.call('LLEN', history) + 1
 local message = '{"seq":' .. seq .. tail
 redis.call('RPUSH', history, message)
 if client ~= '' then redis.call('HSET', clients, client, seq) end
+if sms ~= '' then redis.call('HSET', texts, seq, sms) end
+if job_head ~= '' then redis.call('HSET', owed, job_head .. seq, job_value .. seq .. '}') end
 local ttl = redis.call('PTTL', rec)
 if ttl > 0 then
-  redis.call('PEXPIRE', history, ttl)
-  if client ~= '' then redis.call('PEXPIRE', clients, ttl) end
+  for i = 2, #KEYS do
+    if redis.call('PTTL', KEYS[i]) == -1 then redis.call('PEXPIRE', KEYS[i], ttl) end
+  end
 end
 redis.call('PUBLISH', channel, head .. message .. '}')
+if sms ~= '' then redis.call('PUBLISH', channel, receipt_head .. seq .. receipt_tail) end
 return {1, seq}
 """
 
@@ -69,17 +83,27 @@ class RedisChatLog:
 
     def __init__(self, redis: aioredis.Redis | RedisCluster) -> None:
         self._redis = redis
+        self._buckets = redis_connection.buckets(redis)
         self._append = redis.register_script(publishing(_APPEND, redis))
         self._advance = redis.register_script(publishing(_ADVANCE, redis))
 
     @_reachable
-    async def append(self, order_id: str, message: ChatMessage) -> tuple[ChatMessage, bool]:
+    async def append(
+        self, order_id: str, message: ChatMessage, owes: Owes | None = None
+    ) -> tuple[ChatMessage, bool]:
         keys = OrderKeys(order_id)
         tail, head = channels.message_frame_parts(order_id, msgspec.structs.replace(message, seq=0))
         client = "" if message.client_id is None else f"{message.sender}:{message.client_id}"
-        found = await self._append(
-            keys=[keys.rec, keys.history, keys.clients],
-            args=[client, tail, head, channels.order_channel(order_id)],
+        owing: list[str | bytes] = ["", "", "", "", ""]
+        if owes is not None:
+            owing[:3] = [owes.state.value, *channels.receipt_frame_parts(order_id, owes.state, owes.reason)]
+            if owes.text:
+                job_head, payload_head = message_text_parts(order_id, message.text, message.media)
+                owing[3:] = [job_head, TEXT.encode() + b"\n" + payload_head]
+        found = await self._run_append(
+            order_id, owes is not None and owes.text,
+            [keys.rec, keys.history, keys.clients, keys.texts, keys.owed],
+            [client, tail, head, channels.order_channel(order_id), *owing],
         )
         if found is None:
             raise OrderNotFound(order_id)
@@ -87,6 +111,35 @@ class RedisChatLog:
         if created:
             return msgspec.structs.replace(message, seq=int(value)), True
         return _decode_message(value), False
+
+    async def _run_append(self, order_id: str, owes_text: bool, keys: list[str], args: list) -> object:
+        """One round trip: the order marked in the outbox index (when its message owes a
+        text; ahead of the script on the same connection, so a debt is never unmarked),
+        then the script by its sha (loaded once more should Redis have forgotten it).
+
+        On a cluster the index and the order live on different shards, and a cluster
+        pipeline takes no scripts: the mark goes first and is answered before the script runs
+        (a round trip more, only for a message that owes a text)."""
+        index = outbox_index(bucket(order_id, self._buckets))
+        if isinstance(self._redis, RedisCluster):
+            if owes_text:
+                await self._redis.zadd(index, {order_id: time.time() + GRACE})
+            return await self._append(keys=keys, args=args)
+        for _ in range(2):
+            async with self._redis.pipeline(transaction=False) as pipe:
+                if owes_text:
+                    pipe.zadd(index, {order_id: time.time() + GRACE})
+                pipe.evalsha(self._append.sha, len(keys), *keys, *args)
+                results = await pipe.execute(raise_on_error=False)
+            found = results[-1]
+            if isinstance(found, redis_errors.NoScriptError):
+                await self._redis.script_load(self._append.script)
+                continue
+            for result in results:
+                if isinstance(result, Exception):
+                    raise result
+            return found
+        raise StoreUnavailable("expected Redis to keep the append script loaded")
 
     @_reachable
     async def messages(self, order_id: str, after: int, limit: int) -> list[ChatMessage]:
@@ -101,10 +154,12 @@ class RedisChatLog:
         return int(await self._redis.llen(OrderKeys(order_id).history))
 
     @_reachable
-    async def advance_text_state(self, order_id: str, seq: int, state: SMSState) -> bool:
+    async def advance_text_state(
+        self, order_id: str, seq: int, state: SMSState, reason: str | None = None
+    ) -> bool:
         keys = OrderKeys(order_id)
         allowed = ["" if before is None else before.value for before in predecessors(state)]
-        frame = channels.receipt_frame(order_id, seq, state)
+        frame = channels.receipt_frame(order_id, seq, state, reason)
         moved = await self._advance(
             keys=[keys.rec, keys.texts], args=[str(seq), state.value, channels.order_channel(order_id), frame, *allowed]
         )

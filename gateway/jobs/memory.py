@@ -22,6 +22,10 @@ class MemoryJobQueue:
     async def put(self, job: Job, due_at: float) -> None:
         self._jobs[job.id] = (due_at, job)
 
+    async def offer(self, job: Job, due_at: float) -> None:
+        if job.id not in self._jobs:
+            self._jobs[job.id] = (due_at, job)
+
     async def claim(self, kind: str, now: float, lease: float, limit: int) -> list[Job]:
         due = sorted(
             (at, job.id) for at, job in self._jobs.values() if job.kind == kind and at <= now

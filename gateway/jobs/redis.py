@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import zlib
 
 import msgspec
 import redis.asyncio as aioredis
 from redis.asyncio.cluster import RedisCluster
 
+from gateway import redis_connection
+from gateway.jobs.buckets import by_bucket, earliest_due
 from gateway.jobs.base import Job
 from gateway.redis_connection import unreachable_as
+from gateway.store import keys as k
 
 
 # Takes up to ARGV[3] jobs due by ARGV[1], earliest first, and leases each until ARGV[2] by
@@ -52,10 +54,6 @@ end
 return claimed
 """
 
-# On a Redis Cluster a kind's jobs are spread over this many buckets, each under a hash tag
-# of its own, so that texts and callbacks land on every shard rather than on one hot slot.
-CLUSTER_BUCKETS = 16
-
 _encode = msgspec.msgpack.Encoder().encode
 _decode_job = msgspec.msgpack.Decoder(Job).decode
 
@@ -78,9 +76,11 @@ class RedisJobQueue:
     due ids (a round trip per shard), then a script per bucket that leases the earliest
     `limit` of them overall if they are still due."""
 
-    def __init__(self, redis: aioredis.Redis | RedisCluster, prefix: str = "jobs", buckets: int = 1) -> None:
+    def __init__(
+        self, redis: aioredis.Redis | RedisCluster, prefix: str = "jobs", buckets: int | None = None
+    ) -> None:
         self._prefix = prefix
-        self._buckets = buckets
+        self._buckets = buckets or redis_connection.buckets(redis)
         self._redis = redis  # shared with the node's other Redis parts, which close it
         self._claim = self._redis.register_script(_CLAIM)
         self._claim_ids = self._redis.register_script(_CLAIM_IDS)
@@ -91,12 +91,12 @@ class RedisJobQueue:
     async def close(self) -> None:
         pass
 
-    def _keys(self, kind: str, bucket: int = 0) -> tuple[str, str]:
-        tag = f"{{{self._prefix}:{kind}}}" if self._buckets == 1 else f"{{{self._prefix}:{kind}:{bucket}}}"
+    def _keys(self, kind: str, bucket: int | None = None) -> tuple[str, str]:
+        tag = f"{{{self._prefix}:{kind}}}" if bucket is None else f"{{{self._prefix}:{kind}:{bucket}}}"
         return f"{tag}:due", f"{tag}:jobs"
 
     def _keys_of(self, job: Job) -> tuple[str, str]:
-        return self._keys(job.kind, zlib.crc32(job.id.encode()) % self._buckets)
+        return self._keys(job.kind, k.bucket(job.id, self._buckets))
 
     @_reachable
     async def put(self, job: Job, due_at: float) -> None:
@@ -107,28 +107,29 @@ class RedisJobQueue:
             await pipe.execute()
 
     @_reachable
+    async def offer(self, job: Job, due_at: float) -> None:
+        due, jobs = self._keys_of(job)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hsetnx(jobs, job.id, _encode(job))
+            pipe.zadd(due, {job.id: due_at}, nx=True)
+            await pipe.execute()
+
+    @_reachable
     async def claim(self, kind: str, now: float, lease: float, limit: int) -> list[Job]:
         if limit <= 0:
             return []
         if self._buckets == 1:
             raws = await self._claim(keys=list(self._keys(kind)), args=[repr(now), repr(now + lease), limit])
             return [_decode_job(raw) for raw in raws]
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for bucket in range(self._buckets):
-                pipe.zrangebyscore(self._keys(kind, bucket)[0], "-inf", now, start=0, num=limit, withscores=True)
-            seen = await pipe.execute()
-        earliest = sorted(
-            (score, bucket, job_id) for bucket, rows in enumerate(seen) for job_id, score in rows
-        )[:limit]
-        by_bucket: dict[int, list[bytes]] = {}
-        for _, bucket, job_id in earliest:
-            by_bucket.setdefault(bucket, []).append(job_id)
+        earliest = await earliest_due(
+            self._redis, [self._keys(kind, bucket)[0] for bucket in range(self._buckets)], now, limit
+        )
         claimed = await asyncio.gather(*(
             self._claim_ids(keys=list(self._keys(kind, bucket)), args=[repr(now), repr(now + lease), *ids])
-            for bucket, ids in by_bucket.items()
+            for bucket, ids in by_bucket(earliest).items()
         ))
         jobs = {job.id: job for raws in claimed for job in map(_decode_job, raws)}
-        return [jobs[job_id.decode()] for _, _, job_id in earliest if job_id.decode() in jobs]
+        return [jobs[job_id.decode()] for _, job_id in earliest if job_id.decode() in jobs]
 
     async def retry(self, job: Job, due_at: float) -> None:
         await self.put(job, due_at)

@@ -6,7 +6,7 @@ from enum import StrEnum
 
 import msgspec
 
-from gateway.policy.lifecycle import Communications, Workflow
+from gateway.policy.lifecycle import Workflow
 
 
 class ConsentSource(StrEnum):
@@ -53,11 +53,6 @@ def classify_keyword(body: str, opt_out_type: str | None = None) -> Keyword | No
         if found is not None:
             return found
     return _KEYWORDS.get(body.strip().upper())
-
-
-def may_text(communications: Communications, consent: Consent, blocked: bool) -> bool:
-    """Whether a text may go to a customer right now."""
-    return communications is Communications.PLATFORM and consent.opt_in and not blocked
 
 
 class ConsentRefused(msgspec.Struct, frozen=True):

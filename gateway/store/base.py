@@ -6,6 +6,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol, TypeVar
 
+import msgspec
+
+from gateway.jobs.debts import Debt
+from gateway.sms.base import StatusReport
 from gateway.store.records import Block, OrderRecord, TextRef
 
 T = TypeVar("T")
@@ -19,12 +23,23 @@ class StoreUnavailable(ConnectionError):
     """The store cannot be reached right now (e.g. Redis is down)."""
 
 
+class Owing(msgspec.Struct, frozen=True):
+    """What an order update owes, written in the update's own atomic step: jobs for the
+    order's outbox (gateway/jobs/outbox.py), and its expiry when it closes."""
+
+    debts: tuple[Debt, ...] = ()
+    expire_after: float | None = None  # seconds: every key of the order, as `expire_order`
+
+
 class OrderStore(Protocol):
     """Order records, phone blocks and routes, text references, webhook dedupe.
 
     Guarantees every implementation keeps:
     - `update_order` is atomic per order: `change` sees the current record and its result is
-      written only if nobody wrote in between (it may run again, so it must be pure).
+      written only if nobody wrote in between (it may run again, so it must be pure), with
+      what it owes (`Owing`) in the same step.
+    - A status report for a text not linked yet is kept (`keep_status`) until `link_text`
+      links it, which hands it over; pairing the two is atomic, so none falls between.
     - After `expire_order(id, ttl)` every key of that order, its chat log's too, disappears
       after ttl seconds, at one instant.
     - Any method may raise StoreUnavailable.
@@ -44,9 +59,13 @@ class OrderStore(Protocol):
     async def get_order(self, order_id: str) -> OrderRecord | None: ...
 
     async def update_order(
-        self, order_id: str, change: Callable[[OrderRecord], tuple[OrderRecord | None, T]]
+        self,
+        order_id: str,
+        change: Callable[[OrderRecord], tuple[OrderRecord | None, T]],
+        owing: Callable[[T], Owing] | None = None,
     ) -> T:
-        """Applies `change` atomically; a None record means "write nothing". Raises OrderNotFound."""
+        """Applies `change` atomically; a None record means "write nothing". When it writes,
+        `owing(result)` says what the change owes, written with it. Raises OrderNotFound."""
         ...
 
     async def expire_order(self, order_id: str, ttl: float) -> None: ...
@@ -73,6 +92,15 @@ class OrderStore(Protocol):
         """True the first time `key` is seen within ttl seconds (webhook dedupe)."""
         ...
 
-    async def link_text(self, sid: str, ref: TextRef, ttl: float) -> None: ...
+    async def link_text(self, sid: str, ref: TextRef, ttl: float) -> list[StatusReport]:
+        """Links a sent text's sid to what it carried; returns the status reports that came
+        for this sid before it was linked (kept by `keep_status`), oldest first, and forgets
+        them."""
+        ...
+
+    async def keep_status(self, sid: str, report: StatusReport, ttl: float) -> TextRef | None:
+        """The text this sid carried, when linked; else keeps `report` for `ttl` seconds, for
+        `link_text` to hand over, and returns None."""
+        ...
 
     async def text_ref(self, sid: str) -> TextRef | None: ...

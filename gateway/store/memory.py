@@ -7,7 +7,9 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import TypeVar
 
-from gateway.store.base import OrderNotFound
+from gateway.jobs.outbox import MemoryOutbox
+from gateway.sms.base import StatusReport
+from gateway.store.base import OrderNotFound, Owing
 from gateway.store.records import Block, OrderRecord, TextRef
 
 T = TypeVar("T")
@@ -36,6 +38,8 @@ class MemoryOrderStore:
         self._sender_blocks: set[tuple[str, str]] = set()
         self._seen: dict[str, float] = {}
         self._texts: dict[str, tuple[TextRef, float]] = {}
+        self._early: dict[str, tuple[list[StatusReport], float]] = {}
+        self.outbox = MemoryOutbox(clock)  # written with the record and the chat (jobs/outbox.py)
 
     async def start(self) -> None:
         pass
@@ -60,6 +64,7 @@ class MemoryOrderStore:
         kept = self._orders.pop(order_id, None)
         if kept is None:
             return
+        self.outbox.drop(order_id)
         phone = kept.record.customer_phone
         ids = self._phone_orders.get(phone)
         if ids is not None and order_id in ids:
@@ -78,6 +83,8 @@ class MemoryOrderStore:
             del self._seen[key]
         for sid in [s for s, (_, until) in self._texts.items() if until <= now]:
             del self._texts[sid]
+        for sid in [s for s, (_, until) in self._early.items() if until <= now]:
+            del self._early[sid]
 
     # orders
     async def create_order(self, order: OrderRecord) -> tuple[OrderRecord, bool]:
@@ -93,7 +100,10 @@ class MemoryOrderStore:
         return None if kept is None else kept.record
 
     async def update_order(
-        self, order_id: str, change: Callable[[OrderRecord], tuple[OrderRecord | None, T]]
+        self,
+        order_id: str,
+        change: Callable[[OrderRecord], tuple[OrderRecord | None, T]],
+        owing: Callable[[T], Owing] | None = None,
     ) -> T:
         kept = self._kept(order_id)
         if kept is None:
@@ -101,6 +111,10 @@ class MemoryOrderStore:
         record, result = change(kept.record)
         if record is not None:
             kept.record = record
+            owed = owing(result) if owing is not None else Owing()
+            self.outbox.write(order_id, owed.debts)
+            if owed.expire_after is not None:
+                kept.expires_at = self._clock() + owed.expire_after
         return result
 
     async def expire_order(self, order_id: str, ttl: float) -> None:
@@ -138,8 +152,20 @@ class MemoryOrderStore:
         self._seen[key] = now + ttl
         return True
 
-    async def link_text(self, sid: str, ref: TextRef, ttl: float) -> None:
+    async def link_text(self, sid: str, ref: TextRef, ttl: float) -> list[StatusReport]:
         self._texts[sid] = (ref, self._clock() + ttl)
+        reports, until = self._early.pop(sid, ([], 0.0))
+        return reports if until > self._clock() else []
+
+    async def keep_status(self, sid: str, report: StatusReport, ttl: float) -> TextRef | None:
+        ref = await self.text_ref(sid)
+        if ref is not None:
+            return ref
+        reports, until = self._early.get(sid, ([], 0.0))
+        if until <= self._clock():
+            reports = []
+        self._early[sid] = ([*reports, report], self._clock() + ttl)
+        return None
 
     async def text_ref(self, sid: str) -> TextRef | None:
         found = self._texts.get(sid)

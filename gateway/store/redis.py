@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -9,10 +10,14 @@ import msgspec
 import redis.asyncio as aioredis
 from redis import exceptions as redis_errors
 
+from gateway.jobs.debts import entry_value
+from gateway.jobs.outbox import GRACE
+from gateway import redis_connection
 from gateway.redis_connection import unreachable_as
+from gateway.sms.base import StatusReport
 from gateway.store import keys as k
-from gateway.store.base import OrderNotFound, StoreUnavailable
-from gateway.store.keys import OrderKeys
+from gateway.store.base import OrderNotFound, Owing, StoreUnavailable
+from gateway.store.keys import OrderKeys, bucket, outbox_index
 from gateway.store.records import Block, OrderRecord, TextRef
 
 T = TypeVar("T")
@@ -30,9 +35,27 @@ local at = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) + tonum
 for _, key in ipairs(KEYS) do redis.call('PEXPIREAT', key, at) end
 """
 
+# Links a sent text's sid (KEYS[1]) and hands over the status reports kept for it (KEYS[2]).
+_LINK = """
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+local early = redis.call('LRANGE', KEYS[2], 0, -1)
+redis.call('DEL', KEYS[2])
+return early
+"""
+
+# The text a sid carried, or, not linked yet, its report kept (for ARGV[2] ms) for _LINK.
+_KEEP = """
+local ref = redis.call('GET', KEYS[1])
+if ref then return ref end
+redis.call('RPUSH', KEYS[2], ARGV[1])
+redis.call('PEXPIRE', KEYS[2], ARGV[2])
+return false
+"""
+
 _encode = msgspec.msgpack.Encoder().encode
 _decode_order = msgspec.msgpack.Decoder(OrderRecord).decode
 _decode_text_ref = msgspec.msgpack.Decoder(TextRef).decode
+_decode_report = msgspec.msgpack.Decoder(StatusReport).decode
 
 
 _reachable = unreachable_as(StoreUnavailable)
@@ -51,8 +74,11 @@ class RedisOrderStore:
 
     def __init__(self, redis: aioredis.Redis) -> None:
         self._redis = redis
+        self._buckets = redis_connection.buckets(redis)
         self._drop_route = self._redis.register_script(_DROP_ROUTE)
         self._expire = self._redis.register_script(_EXPIRE)
+        self._link = self._redis.register_script(_LINK)
+        self._keep = self._redis.register_script(_KEEP)
 
     async def start(self) -> None:
         pass
@@ -86,9 +112,13 @@ class RedisOrderStore:
 
     @_reachable
     async def update_order(
-        self, order_id: str, change: Callable[[OrderRecord], tuple[OrderRecord | None, T]]
+        self,
+        order_id: str,
+        change: Callable[[OrderRecord], tuple[OrderRecord | None, T]],
+        owing: Callable[[T], Owing] | None = None,
     ) -> T:
-        key = OrderKeys(order_id).rec
+        keys = OrderKeys(order_id)
+        key = keys.rec
         async with self._redis.pipeline(transaction=True) as pipe:
             while True:
                 try:
@@ -99,8 +129,18 @@ class RedisOrderStore:
                     record, result = change(_decode_order(raw))
                     if record is None:
                         return result
+                    owed = owing(result) if owing is not None else Owing()
+                    if owed.debts:  # marked first, so an order that owes is always found
+                        # Through the client, not the watching pipeline: on a cluster the
+                        # index is on another slot than the order's transaction.
+                        index = outbox_index(bucket(order_id, self._buckets))
+                        await self._redis.zadd(index, {order_id: time.time() + GRACE})
                     pipe.multi()
                     pipe.set(key, _encode(record), keepttl=True)  # an expiring order stays so
+                    for debt in owed.debts:
+                        pipe.hset(keys.owed, debt.id, entry_value(debt))
+                    if owed.expire_after is not None:  # EVAL, not EVALSHA: no NOSCRIPT in a MULTI
+                        pipe.eval(_EXPIRE, len(keys.all()), *keys.all(), _millis(owed.expire_after))
                     await pipe.execute()
                     return result
                 except redis_errors.WatchError:
@@ -164,8 +204,14 @@ class RedisOrderStore:
         return bool(await self._redis.set(k.seen(key), b"1", nx=True, px=_millis(ttl)))
 
     @_reachable
-    async def link_text(self, sid: str, ref: TextRef, ttl: float) -> None:
-        await self._redis.set(k.text(sid), _encode(ref), px=_millis(ttl))
+    async def link_text(self, sid: str, ref: TextRef, ttl: float) -> list[StatusReport]:
+        early = await self._link(keys=[k.text(sid), k.early_statuses(sid)], args=[_encode(ref), _millis(ttl)])
+        return [_decode_report(raw) for raw in early]
+
+    @_reachable
+    async def keep_status(self, sid: str, report: StatusReport, ttl: float) -> TextRef | None:
+        raw = await self._keep(keys=[k.text(sid), k.early_statuses(sid)], args=[_encode(report), _millis(ttl)])
+        return None if raw is None else _decode_text_ref(raw)
 
     @_reachable
     async def text_ref(self, sid: str) -> TextRef | None:

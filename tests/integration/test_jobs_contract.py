@@ -12,7 +12,8 @@ import pytest
 from gateway import redis_connection
 from gateway.jobs.base import Job, JobQueue
 from gateway.jobs.memory import MemoryJobQueue
-from gateway.jobs.redis import CLUSTER_BUCKETS, QueueUnavailable, RedisJobQueue
+from gateway.jobs.redis import QueueUnavailable, RedisJobQueue
+from gateway.redis_connection import CLUSTER_BUCKETS
 from support.redis_cluster import RedisCluster, started_cluster_client
 from support.redis_server import RedisServer
 

@@ -5,7 +5,6 @@ import pytest
 
 from gateway.broker.memory import MemoryBroker
 from gateway.jobs.base import Job
-from gateway.jobs.memory import MemoryJobQueue
 from gateway.jobs.worker import Retry
 from gateway.metrics import Metrics
 from gateway.policy.consent import Consent, ConsentSource
@@ -49,7 +48,7 @@ async def attempt_after(seconds: float) -> tuple[Retry | None, Metrics, BusyProv
     ))
     metrics = Metrics()
     texter = Texter(
-        settings, store, MemoryChatLog(store, OrderChannels(broker)), MemoryJobQueue(), provider, metrics,
+        settings, store, MemoryChatLog(store, OrderChannels(broker)), provider, metrics,
         clock=lambda: QUEUED_AT + seconds,
     )
     job = Job(

@@ -86,6 +86,9 @@ class FakeTwilio:
         self.requests: list[RecordedRequest] = []
         self._failures: collections.deque[_Failure] = collections.deque()
         self._changed = asyncio.Condition()
+        self._answering = asyncio.Event()  # cleared by hold_answers: creates wait for release
+        self._answering.set()
+        self.held: list[str] = []  # sids of the answers held back, in arrival order
         self._serving = contextlib.AsyncExitStack()
         self._media: dict[str, _Media] = {}
         self.media_requests: list[MediaRequest] = []
@@ -119,6 +122,18 @@ class FakeTwilio:
                 message=default_message if message is None else message,
             )
         )
+
+    def hold_answers(self) -> None:
+        """From now on, hold each create's answer (its sid already chosen, in `held`) until
+        `release_answers()`: Twilio answering late, while its status callbacks may not."""
+        self._answering.clear()
+
+    def release_answers(self) -> None:
+        self._answering.set()
+
+    async def wait_for_held(self, n: int, timeout: float = 5) -> list[str]:
+        await self.wait_for(lambda: len(self.held) >= n, timeout)
+        return list(self.held)
 
     async def wait_for_requests(self, n: int, timeout: float = 5) -> list[RecordedRequest]:
         """Waits until at least `n` requests arrived; returns all of them."""
@@ -208,6 +223,11 @@ class FakeTwilio:
         path_sid = request.path_params["account_sid"]
         response = self._answer(path_sid, username, password, form, len(media_urls))
         sid = msgspec.json.decode(response.body).get("sid")
+        if not self._answering.is_set():
+            async with self._changed:
+                self.held.append(sid)
+                self._changed.notify_all()
+            await self._answering.wait()
         async with self._changed:
             self.requests.append(
                 RecordedRequest(

@@ -1,11 +1,14 @@
 """`gateway serve` as a real process (`python -m gateway serve`), as an operator runs it: its
-output is read as it comes, so a test waits for a line or for the exit, never for a while."""
+output is read as it comes, so a test waits for a line or for the exit, never for a while.
+`GatewayNode`: a node of a test config on its own port, which fault tests SIGKILL."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
+import signal
 import socket
 import sys
 from collections.abc import AsyncIterator, Callable
@@ -101,3 +104,73 @@ async def serving_process(*args: str, **kwargs) -> AsyncIterator[GatewayProcess]
         yield running
     finally:
         await running.stop()
+
+
+# Nodes for fault tests: a config dict, a free port, and SIGKILL. -----------------------------
+
+STARTED = "Application startup complete"  # uvicorn's: the lifespan (workers, drainer) is up
+
+
+def toml_of(raw: dict) -> str:
+    """A test config dict as TOML (strings, numbers, booleans, lists of strings, tables)."""
+    lines: list[str] = []
+
+    def value(item: object) -> str:
+        if isinstance(item, bool):
+            return "true" if item else "false"
+        if isinstance(item, (int, float)):
+            return repr(item)
+        if isinstance(item, str):
+            return json.dumps(item)  # a TOML basic string reads JSON's escapes
+        if isinstance(item, list):
+            return "[" + ", ".join(value(element) for element in item) + "]"
+        raise TypeError(f"expected a TOML scalar or list, got {item!r}")
+
+    def table(name: str, body: dict) -> None:
+        lines.append(f"[{name}]")
+        lines.extend(f"{json.dumps(key)} = {value(item)}" for key, item in body.items() if not isinstance(item, dict))
+        for key, item in body.items():
+            if isinstance(item, dict):
+                table(f"{name}.{json.dumps(key)}", item)
+
+    for name, body in raw.items():
+        table(name, body)
+    return "\n".join(lines) + "\n"
+
+
+class GatewayNode:
+    """One node of a test config (`base_config()`), on its own port, its public_url its own.
+    `start` returns once its lifespan has started; `kill` is SIGKILL to its PID (nothing
+    settles: leases run out, sockets drop); `stop` is SIGTERM."""
+
+    def __init__(self, raw: dict, directory: Path, name: str) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.name = name
+        raw = {**raw, "gateway": {**raw.get("gateway", {}), "public_url": self.url}}
+        self.config = directory / f"{name}.toml"
+        self.config.write_text(toml_of(raw))
+        self.running: GatewayProcess | None = None
+
+    def ws_url(self, role: str, token: str) -> str:
+        return f"ws://127.0.0.1:{self.port}/ws/{role}?token={token}"
+
+    @property
+    def pid(self) -> int:
+        assert self.running is not None, f"node {self.name} is not running"
+        return self.running.process.pid
+
+    async def start(self) -> None:
+        self.running = await start("--config", str(self.config), "--port", str(self.port))
+        await self.running.line(lambda line: STARTED in line)
+
+    async def kill(self) -> None:
+        running, self.running = self.running, None
+        if running is not None and running.process.returncode is None:
+            os.kill(running.process.pid, signal.SIGKILL)  # this node only, by its PID
+            await running.exited()
+
+    async def stop(self) -> None:
+        running, self.running = self.running, None
+        if running is not None:
+            await running.stop()

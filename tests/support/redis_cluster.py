@@ -29,6 +29,7 @@ from redis.asyncio.cluster import RedisCluster as AsyncRedisCluster
 
 from gateway import redis_connection
 
+from support.processes import ReadyProcess
 from support.redis_server import RedisServer
 
 NODE_TIMEOUT_MS = 1000  # how long a silent primary takes to be judged failed
@@ -54,12 +55,14 @@ class ClusterNode(RedisServer):
     """One redis-server with `cluster-enabled yes`; its cluster bus on a port of its own."""
 
     def __init__(self, directory: Path, port: int, bus_port: int, *, appendonly: bool) -> None:
-        super().__init__(directory, appendonly=appendonly)
+        # With appendonly, `appendfsync always`: what a primary acked is on its disk.
+        super().__init__(directory, appendonly=appendonly, fsync_always=appendonly)
         self.port = port
         self.bus_port = bus_port
+        self._process = ReadyProcess(f"redis cluster node on port {port}", tail=50)
 
     def extra_arguments(self) -> list[str]:
-        arguments = [
+        return [
             "--cluster-enabled", "yes", "--cluster-port", str(self.bus_port),
             "--cluster-config-file", str(self.directory / "nodes.conf"),
             "--cluster-node-timeout", str(NODE_TIMEOUT_MS),
@@ -67,26 +70,13 @@ class ClusterNode(RedisServer):
             "--cluster-replica-validity-factor", "0",
             "--repl-diskless-sync-delay", "0",  # replicas sync at once, not after 5 s
         ]
-        if self._appendonly:
-            arguments += ["--appendfsync", "always"]
-        return arguments
 
     @property
     def pid(self) -> int:
-        assert self._process is not None, "the node is not running"
         return self._process.pid
 
     def client(self) -> redis.Redis:
         return redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=2.0, decode_responses=True)
-
-    def kill(self) -> None:
-        """SIGKILL, by PID: a crash, not a shutdown."""
-        process, self._process = self._process, None
-        assert process is not None, "the node is not running"
-        process.kill()
-        process.wait()
-        if self._reader is not None:
-            self._reader.join(timeout=10)
 
 
 @dataclass(frozen=True)

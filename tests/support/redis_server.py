@@ -6,22 +6,21 @@ its own temporary directory.
 - `redis_url` (function): that server's URL.
 - `restartable_redis` (function): a server of its own with `--appendonly yes`, which a test
   stops and starts again (same port, same data) to play an outage.
+- `crashable_redis` (function): the same with `--appendfsync always`, which a test may SIGKILL.
 """
 
 from __future__ import annotations
 
 import asyncio
-import queue
 import shutil
+import signal
 import socket
-import subprocess
-import threading
-import time
-from collections import deque
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from support.processes import ReadyProcess
 
 READY = "Ready to accept connections"
 START_TIMEOUT = 10.0
@@ -34,16 +33,15 @@ def _free_port() -> int:
 
 
 class RedisServer:
-    """One redis-server process that can be stopped and started again on the same port and
-    data directory. Its output is read by a thread, so the pipe never fills up."""
+    """One redis-server process that can be stopped (or killed) and started again on the same
+    port and data directory."""
 
-    def __init__(self, directory: Path, *, appendonly: bool) -> None:
+    def __init__(self, directory: Path, *, appendonly: bool, fsync_always: bool = False) -> None:
         self.port = _free_port()
         self.directory = directory
         self._appendonly = appendonly
-        self._process: subprocess.Popen[str] | None = None
-        self._reader: threading.Thread | None = None
-        self._output: deque[str] = deque(maxlen=50)  # the tail, for error messages
+        self._fsync = "always" if fsync_always else "everysec"
+        self._process = ReadyProcess(f"redis-server on port {self.port}", tail=50)
 
     @property
     def url(self) -> str:
@@ -59,59 +57,26 @@ class RedisServer:
             )
         command = [
             executable, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.directory),
-            "--save", "", "--appendonly", "yes" if self._appendonly else "no", "--logfile", "",
+            "--save", "", "--appendonly", "yes" if self._appendonly else "no", "--appendfsync", self._fsync, "--logfile", "",
             *self.extra_arguments(),
         ]
-        self._process = subprocess.Popen(
-            command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-        )
-        lines: queue.Queue[str | None] = queue.Queue()
-        self._reader = threading.Thread(target=self._read, args=(self._process, lines), daemon=True)
-        self._reader.start()
-        deadline = time.monotonic() + START_TIMEOUT
-        while True:
-            remaining = deadline - time.monotonic()
-            try:
-                line = lines.get(timeout=max(0.0, remaining))
-            except queue.Empty:
-                self.stop()
-                raise RuntimeError(
-                    f"expected redis-server on port {self.port} to say {READY!r} within "
-                    f"{START_TIMEOUT}s, got:\n" + "".join(self._output)
-                ) from None
-            if line is None:
-                raise RuntimeError(
-                    f"expected redis-server on port {self.port} to start, but it exited with "
-                    f"{self._process.wait()}:\n" + "".join(self._output)
-                )
-            if READY in line:
-                return
+        self._process.start(command, READY, START_TIMEOUT)
 
     def extra_arguments(self) -> list[str]:
         """More redis-server arguments, for a kind of server (a cluster node) that needs them."""
         return []
 
-    def _read(self, process: subprocess.Popen[str], lines: queue.Queue[str | None]) -> None:
-        assert process.stdout is not None
-        with process.stdout:
-            for line in process.stdout:
-                self._output.append(line)
-                lines.put(line)
-        lines.put(None)
-
     def stop(self) -> None:
         """Stops the server (SIGTERM: with appendonly, what it acknowledged is on disk)."""
-        process, self._process = self._process, None
-        if process is None:
-            return
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        if self._reader is not None:
-            self._reader.join(timeout=10)  # it closes the pipe once it reads the end
+        self._process.signal(signal.SIGTERM, timeout=10)
+
+    def kill(self) -> None:
+        """Kills the server at once (SIGKILL, by its PID): what it did not write is gone;
+        with `fsync_always`, nothing it acknowledged is."""
+        self._process.signal(signal.SIGKILL)
+
+    async def akill(self) -> None:
+        await asyncio.to_thread(self.kill)
 
     async def astart(self) -> None:
         await asyncio.to_thread(self.start)
@@ -138,6 +103,18 @@ def restartable_redis(tmp_path: Path) -> Iterator[RedisServer]:
     directory = tmp_path / "redis"
     directory.mkdir()
     server = RedisServer(directory, appendonly=True)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def crashable_redis(tmp_path: Path) -> Iterator[RedisServer]:
+    """A server of its own whose every acknowledged write is on disk before the answer
+    (`appendfsync always`), so a test may SIGKILL it and start it again without losing any."""
+    directory = tmp_path / "redis"
+    directory.mkdir()
+    server = RedisServer(directory, appendonly=True, fsync_always=True)
     server.start()
     yield server
     server.stop()

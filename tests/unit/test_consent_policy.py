@@ -3,8 +3,6 @@ texted, and that only the customer's own START lifts a STOP."""
 
 from __future__ import annotations
 
-import itertools
-
 import pytest
 
 from gateway.policy.consent import (
@@ -14,10 +12,9 @@ from gateway.policy.consent import (
     Keyword,
     classify_keyword,
     initial_consent,
-    may_text,
     on_consent_request,
 )
-from gateway.policy.lifecycle import Communications, Workflow
+from gateway.policy.lifecycle import Workflow
 
 STOP_WORDS = ["STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"]
 START_WORDS = ["START", "YES", "UNSTOP"]
@@ -102,17 +99,6 @@ def test_words_inside_a_sentence_are_chat_not_keywords(body):
 )
 def test_twilio_opt_out_type_counts_as_the_keyword(body, opt_out_type, expected):
     assert classify_keyword(body, opt_out_type) is expected
-
-
-@pytest.mark.parametrize(
-    ("communications", "opt_in", "blocked"),
-    list(itertools.product(Communications, [True, False], [True, False])),
-    ids=str,
-)
-def test_text_goes_only_in_platform_mode_opted_in_and_not_blocked(communications, opt_in, blocked):
-    consent = Consent(opt_in=opt_in, source=ConsentSource.ORDER)
-    expected = communications is Communications.PLATFORM and opt_in and not blocked
-    assert may_text(communications, consent, blocked) is expected
 
 
 @pytest.mark.parametrize("source", [ConsentSource.CUSTOMER, ConsentSource.SUPPORT])
