@@ -69,7 +69,8 @@ class Chat:
         if owes is not None and owes.text:
             # New: queue the text just written. A retry: queue whatever the order still owes
             # (the node that stored the first attempt may have died before queuing it).
-            debts = [message_text_debt(order.id, message.text, message.seq, message.media)] if created else None
+            debt = message_text_debt(order.id, message.text, message.seq, message.media, owes.held_until)
+            debts = [debt] if created else None
             try:
                 await self._drainer.drain(order.id, debts)
             except (ConnectionError, OSError) as exc:

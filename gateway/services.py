@@ -25,6 +25,8 @@ from gateway.media.urls import MediaLinks
 from gateway.metrics import Metrics
 from gateway.mms import InboundPhotos
 from gateway.orders import Orders
+from gateway.presence.base import Presence
+from gateway.presence.keeper import PresenceKeeper
 from gateway.settings import Settings
 from gateway.sms.base import MediaSource, SMSTransport
 from gateway.sms.timed import TimedTransport
@@ -43,6 +45,7 @@ class Services:
     monotonic: Callable[[], float]  # intervals: rate limits
     store: OrderStore
     chat_log: ChatLog
+    presence: PresenceKeeper  # which customers read the page (contract section 9)
     media: MediaStore
     media_links: MediaLinks
     photos: Photos
@@ -85,6 +88,7 @@ class Services:
             from gateway.chatlog.memory import MemoryChatLog
             from gateway.jobs.memory import MemoryJobQueue
             from gateway.media.memory import MemoryMediaStore
+            from gateway.presence.memory import MemoryPresence
             from gateway.store.memory import MemoryOrderStore
 
             broker = broker or MemoryBroker()
@@ -94,6 +98,7 @@ class Services:
             chat_log: ChatLog = MemoryChatLog(memory_store, channels)
             outbox: Outbox = memory_store.outbox
             media: MediaStore = MemoryMediaStore(memory_store)
+            presence: Presence = MemoryPresence(memory_store, clock)
             jobs = jobs or MemoryJobQueue()
             connections: tuple = ()
         else:
@@ -102,6 +107,7 @@ class Services:
             from gateway.jobs.redis import RedisJobQueue
             from gateway.jobs.redis_outbox import RedisOutbox
             from gateway.media.redis import RedisMediaStore
+            from gateway.presence.redis import RedisPresence
             from gateway.redis_connection import SharedClient
             from gateway.store.redis import RedisOrderStore
 
@@ -120,6 +126,7 @@ class Services:
             store = RedisOrderStore(shared.redis)
             chat_log = RedisChatLog(shared.redis)
             media = RedisMediaStore(shared.redis)
+            presence = RedisPresence(shared.redis)
             jobs = jobs or RedisJobQueue(shared.redis)  # on a cluster, spread over buckets
             outbox = RedisOutbox(shared.redis)
             connections = (shared,)
@@ -132,7 +139,7 @@ class Services:
             outbox, jobs, {texting.KIND: texts_due.ring, callbacks_module.KIND: callbacks_due.ring}, clock=clock
         )
         timed = TimedTransport(sms, metrics)  # the parts start and close `sms` itself
-        texter = Texter(settings, store, chat_log, timed, metrics, clock=clock)
+        texter = Texter(settings, store, chat_log, presence, timed, metrics, clock=clock)
         callbacks = Callbacks(settings, jobs, metrics, clock=clock, on_put=callbacks_due.ring)
         orders = Orders(settings, store, channels, tokens, texter, drainer, metrics, callbacks=callbacks, clock=clock)
         chat = Chat(chat_log, texter, drainer, metrics, clock=clock)
@@ -149,6 +156,7 @@ class Services:
             monotonic=monotonic,
             store=store,
             chat_log=chat_log,
+            presence=PresenceKeeper(presence),
             media=media,
             media_links=media_links,
             photos=photos,
@@ -176,7 +184,7 @@ class Services:
     def parts(self) -> tuple:
         """What the lifespan starts, in this order, and closes in reverse."""
         return (
-            *self.connections, self.broker, self.store, self.media, self.jobs, self.sms, self.callbacks,
+            *self.connections, self.broker, self.store, self.media, self.presence, self.jobs, self.sms, self.callbacks,
             self.media_source, self.text_worker, self.callback_worker, self.mms_worker, self.drainer,
         )
 

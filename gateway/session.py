@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from contextlib import AsyncExitStack
 from typing import TYPE_CHECKING
 
@@ -87,6 +88,7 @@ class Session:
         self.sent_seq: dict[str, int] = {}  # relay side: last seq sent per joined order
         self.buckets: dict[str, Bucket | None] = {}
         self.closing: asyncio.Task | None = None  # set once the socket is closed for stalling
+        self.socket_id = uuid.uuid4().hex  # names a customer socket in the shared presence
 
     # hub -> socket (called by the hub; must not block)
 
@@ -181,9 +183,14 @@ class Session:
                 if self._joined(frame.order_id):
                     await self.services.channels.typing(frame.order_id, self.role)
             case messages.Presence():
-                pass  # presence: issue 12 item 1
+                if self.role is not Role.CUSTOMER:
+                    self.error(ErrorCode.NOT_AUTHORIZED, "presence is the customer's page's to say")
+                elif self._joined(frame.order_id):
+                    await self.services.presence.seen(frame.order_id, self.socket_id, frame.visible)
             case messages.Read():
                 if self._joined(frame.order_id):
+                    if self.role is Role.CUSTOMER:
+                        await self.services.presence.read(frame.order_id, frame.seq)  # held texts it covers stay unsent
                     await self.services.channels.read(frame.order_id, self.role, frame.seq)
 
     def _joined(self, order_id: str, client_id: str | None = None) -> bool:
@@ -207,6 +214,9 @@ class Session:
             return
         stack = AsyncExitStack()
         await stack.enter_async_context(self.services.hub.attach(frame.order_id, self))
+        if self.role is Role.CUSTOMER:  # a join counts as in view until the page says otherwise
+            await self.services.presence.seen(frame.order_id, self.socket_id, True)
+            stack.push_async_callback(self.services.presence.gone, frame.order_id, self.socket_id)
         self.attached[frame.order_id] = stack
         # Live from here: what the hub delivers from now on queues behind this join, and the
         # relay reads history only when it reaches it, so nothing falls between the two.

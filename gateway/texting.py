@@ -14,10 +14,12 @@ from gateway.jobs.debts import TEXT, Debt, TextJob, decode_text_job, event_text_
 from gateway.jobs.worker import Retry
 from gateway.metrics import Metrics
 from gateway.phones import mask
+from gateway.policy.presence import Held, holds, on_held_text
 from gateway.policy.receipt_reasons import failure_reason, not_sent_reason
 from gateway.policy.receipts import SMSState
 from gateway.settings import Settings
 from gateway.sms.base import OutboundSMS, SendFailed, SMSTransport, StatusReport
+from gateway.presence.base import Presence
 from gateway.store.base import OrderStore
 from gateway.store.records import OrderRecord, TextRef
 
@@ -27,6 +29,7 @@ KIND = TEXT
 RETRY_FOR = 3600.0  # a text the provider keeps refusing with 429/5xx is given up after an hour
 TEXT_REF_TTL = 7 * 86400
 EARLY_STATUS_TTL = 600.0  # a status report whose send is not answered yet is kept this long
+HOLD_CHECK = 1.0  # seconds between looks at a held text: a customer who looks away is texted this soon
 
 
 class Texter:
@@ -41,6 +44,7 @@ class Texter:
         settings: Settings,
         store: OrderStore,
         log: ChatLog,
+        presence: Presence,
         transport: SMSTransport,
         metrics: Metrics,
         *,
@@ -49,6 +53,7 @@ class Texter:
         self._settings = settings
         self._store = store
         self._log = log
+        self._presence = presence
         self._transport = transport
         self._metrics = metrics
         self._clock = clock
@@ -71,11 +76,16 @@ class Texter:
         )
 
     async def owes(self, order: OrderRecord) -> Owes:
-        """What a new shopper message owes: its text (queued), or a not_sent receipt and why,
-        which the chat log writes with the message in one step. The worker checks consent
-        and blocks again when it sends."""
+        """What a new shopper message owes: its text (queued, or held while the customer reads
+        the page), or a not_sent receipt and why, which the chat log writes with the message
+        in one step. The worker checks consent and blocks again when it sends."""
         reason = await self._why_not(order)
-        return Owes(SMSState.QUEUED) if reason is None else Owes(SMSState.NOT_SENT, reason)
+        if reason is not None:
+            return Owes(SMSState.NOT_SENT, reason)
+        fallback = self._settings.sms.chat_fallback_seconds
+        if holds(fallback, await self._presence.present(order.id)):
+            return Owes(SMSState.HELD, held_until=self._clock() + fallback)
+        return Owes(SMSState.QUEUED)
 
     def render(self, order: OrderRecord, template: str, status_url: str) -> str:
         values = {
@@ -106,10 +116,22 @@ class Texter:
         order = await self._store.get_order(text.order_id)
         if order is None:
             return None  # purged meanwhile
+        if text.held_until is not None and text.seq is not None:  # held (contract section 9)
+            now = self._clock()
+            match await self._held(order.id, text.seq, now, text.held_until):
+                case Held.READ_ON_PAGE:
+                    await self._record(order.id, text.seq, SMSState.READ_ON_PAGE)  # never texted
+                    return None
+                case Held.HOLD:  # still on the page, still in the window: look again shortly
+                    return Retry(after=min(HOLD_CHECK, max(0.0, text.held_until - now)))
+                case Held.SEND:
+                    pass  # consent first: a held text whose customer opted out is not_sent, never queued
         reason = await self._why_not(order)
         if reason is not None:
             await self._record(order.id, text.seq, SMSState.NOT_SENT, reason)
             return None
+        if text.held_until is not None and text.seq is not None:
+            await self._record(order.id, text.seq, SMSState.QUEUED)  # the hold is over: it goes now
         message = OutboundSMS(
             to=order.customer_phone, sender=order.sender, body=text.body, media_urls=tuple(text.media_urls),
             status_callback=f"{self._settings.gateway.public_base_url}/twilio/status",
@@ -125,6 +147,10 @@ class Texter:
         for report in early:  # its callbacks beat the API's answer: apply them now, in order
             await self._apply(ref, report)
         return None
+
+    async def _held(self, order_id: str, seq: int, now: float, held_until: float) -> Held:
+        read_upto = await self._presence.read_upto(order_id)
+        return on_held_text(seq, read_upto, await self._presence.present(order_id), now, held_until)
 
     async def _failed(self, order: OrderRecord, text: TextJob, job: Job, exc: SendFailed) -> Retry | None:
         if exc.retryable and self._clock() - job.first_at < RETRY_FOR:

@@ -213,7 +213,8 @@ function showReceipt(seq) {
   if (!entry || entry.from !== "shopper") return;
   const parts = [];
   const sms = shopper.receipts.get(seq);
-  if (sms) parts.push(`SMS: ${sms}`);
+  const words = { held: "held: the customer is on the page", read_on_page: "read on the page, not texted" };
+  if (sms) parts.push(`SMS: ${words[sms] || sms.replaceAll("_", " ")}`);
   if (shopper.readByCustomer >= seq) parts.push("read on the page");
   entry.li.querySelector(".receipt").textContent = parts.join(" · ");
 }

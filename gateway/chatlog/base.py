@@ -17,10 +17,11 @@ class Owes(msgspec.Struct, frozen=True):
 
     state: SMSState
     reason: str | None = None
+    held_until: float | None = None  # held (contract section 9): texted then at the latest
 
     @property
     def text(self) -> bool:
-        return self.state is SMSState.QUEUED
+        return self.state in (SMSState.QUEUED, SMSState.HELD)
 
 
 class ChatLog(Protocol):

@@ -58,7 +58,8 @@ class MemoryChatLog:
         if key is not None:
             log.by_client[key] = stored
         if owes is not None and owes.text:
-            self._orders.outbox.write(order_id, [message_text_debt(order_id, stored.text, stored.seq, stored.media)])
+            debt = message_text_debt(order_id, stored.text, stored.seq, stored.media, owes.held_until)
+            self._orders.outbox.write(order_id, [debt])
         if owes is not None:
             log.text_states[stored.seq] = owes.state
         # Nothing is awaited before this point, so the message and its debts are one step.

@@ -98,7 +98,7 @@ class RedisChatLog:
         if owes is not None:
             owing[:3] = [owes.state.value, *channels.receipt_frame_parts(order_id, owes.state, owes.reason)]
             if owes.text:
-                job_head, payload_head = message_text_parts(order_id, message.text, message.media)
+                job_head, payload_head = message_text_parts(order_id, message.text, message.media, owes.held_until)
                 owing[3:] = [job_head, TEXT.encode() + b"\n" + payload_head]
         found = await self._run_append(
             order_id, owes is not None and owes.text,

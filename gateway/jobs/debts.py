@@ -30,6 +30,7 @@ class TextJob(msgspec.Struct, frozen=True):
     order_id: str
     body: str
     media_urls: list[str] = []  # its photos' signed URLs: sent as MMS
+    held_until: float | None = None  # held while the customer reads the page, until then at most
     seq: int | None = None  # the shopper message this carries; None for a notification
 
 
@@ -49,16 +50,22 @@ def text_debt(job: TextJob, job_id: str) -> Debt:
     return Debt(kind=TEXT, id=job_id, payload=encode_text_job(job))
 
 
-def message_text_debt(order_id: str, body: str, seq: int, media: Sequence[MediaRef] | None = None) -> Debt:
+def message_text_debt(
+    order_id: str, body: str, seq: int, media: Sequence[MediaRef] | None = None, held_until: float | None = None
+) -> Debt:
     """The text (an MMS with its photos) a shopper message owes its customer."""
-    job = TextJob(order_id=order_id, body=body, media_urls=[ref.url for ref in media or ()], seq=seq)
+    job = TextJob(
+        order_id=order_id, body=body, media_urls=[ref.url for ref in media or ()], held_until=held_until, seq=seq
+    )
     return text_debt(job, message_text_id(order_id, seq))
 
 
-def message_text_parts(order_id: str, body: str, media: Sequence[MediaRef] | None = None) -> tuple[bytes, bytes]:
+def message_text_parts(
+    order_id: str, body: str, media: Sequence[MediaRef] | None = None, held_until: float | None = None
+) -> tuple[bytes, bytes]:
     """The id prefix and the payload prefix of a shopper message's text job, for a script
     that appends the seq: id = prefix + seq, payload = payload prefix + seq + "}"."""
-    payload = message_text_debt(order_id, body, 0, media).payload
+    payload = message_text_debt(order_id, body, 0, media, held_until).payload
     if not payload.endswith(b',"seq":0}'):
         raise AssertionError(f"expected seq last in a text job, got {payload!r}")
     return message_text_id(order_id, 0)[:-1].encode(), payload[: -len(b"0}")]

@@ -8,16 +8,20 @@ from enum import StrEnum
 class SMSState(StrEnum):
     """What a shopper message's text has come to (the `sms` of a `receipt` frame)."""
 
+    HELD = "held"  # the customer is reading the page: texted later, or never (contract section 9)
     QUEUED = "queued"
     SENT = "sent"
     DELIVERED = "delivered"
     UNDELIVERED = "undelivered"
     FAILED = "failed"
     NOT_SENT = "not_sent"
+    READ_ON_PAGE = "read_on_page"  # held, then read on the page: never texted
 
 
-_RANK = {SMSState.QUEUED: 0, SMSState.SENT: 1, SMSState.DELIVERED: 2}
-FINAL = frozenset({SMSState.DELIVERED, SMSState.UNDELIVERED, SMSState.FAILED, SMSState.NOT_SENT})
+_RANK = {SMSState.HELD: 0, SMSState.QUEUED: 1, SMSState.SENT: 2, SMSState.DELIVERED: 3}
+FINAL = frozenset(
+    {SMSState.DELIVERED, SMSState.UNDELIVERED, SMSState.FAILED, SMSState.NOT_SENT, SMSState.READ_ON_PAGE}
+)
 
 
 def advances(current: SMSState | None, new: SMSState) -> bool:

@@ -13,6 +13,7 @@ from gateway.settings import Settings
 from gateway.sms.base import OutboundSMS, SendFailed, Sent
 from gateway.chatlog.memory import MemoryChatLog
 from gateway.channels import OrderChannels
+from gateway.presence.memory import MemoryPresence
 from gateway.store.memory import MemoryOrderStore
 from gateway.store.records import OrderRecord
 from gateway.texting import KIND, Texter, TextJob
@@ -48,7 +49,7 @@ async def attempt_after(seconds: float) -> tuple[Retry | None, Metrics, BusyProv
     ))
     metrics = Metrics()
     texter = Texter(
-        settings, store, MemoryChatLog(store, OrderChannels(broker)), provider, metrics,
+        settings, store, MemoryChatLog(store, OrderChannels(broker)), MemoryPresence(store), provider, metrics,
         clock=lambda: QUEUED_AT + seconds,
     )
     job = Job(

@@ -9,7 +9,7 @@ from gateway.policy.receipts import SMSState, advances, predecessors
 
 STATES = list(SMSState)
 
-FINAL = ["delivered", "undelivered", "failed", "not_sent"]
+FINAL = ["delivered", "undelivered", "failed", "not_sent", "read_on_page"]
 
 
 @pytest.mark.parametrize(
@@ -44,7 +44,26 @@ def test_final_state_stays(current, new):
 
 
 def test_contract_vocabulary():
-    assert set(STATES) == {"queued", "sent", "delivered", "undelivered", "failed", "not_sent"}
+    assert set(STATES) == {
+        "held", "queued", "sent", "delivered", "undelivered", "failed", "not_sent", "read_on_page",
+    }
+
+
+@pytest.mark.parametrize(
+    ("current", "new", "expected"),
+    [
+        (None, "held", True),
+        ("held", "queued", True),  # the window ended, or the customer looked away
+        ("held", "read_on_page", True),
+        ("held", "not_sent", True),  # consent withdrawn during the hold
+        ("held", "delivered", True),
+        ("queued", "held", False),  # a text under way is never held again
+        ("read_on_page", "queued", False),  # read on the page: never texted
+        ("read_on_page", "delivered", False),
+    ],
+)
+def test_a_held_text_moves_on_once(current, new, expected):
+    assert advances(current, new) is expected
 
 
 @pytest.mark.parametrize("callbacks", [
