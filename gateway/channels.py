@@ -1,8 +1,8 @@
 """Order channels: the one place that names them and encodes what travels on them.
 
-Every frame kind has one publisher. The chat log publishes `message` and `receipt` frames in
-the same step that stores them (it builds them with `message_frame_parts` and
-`receipt_frame`, so it need not know the wire); `OrderChannels` publishes the rest:
+Every frame kind has one publisher. The chat log publishes `message`, `receipt` and
+`proposal` frames in the same step that stores them (it builds them with
+`message_frame_parts`, `receipt_frame` and `proposal_frame`, so it need not know the wire); `OrderChannels` publishes the rest:
 `status` for Orders, `typing` and `read` for sockets. Frames are encoded once, and a node
 hands the bytes it receives to its sockets as they are."""
 
@@ -13,7 +13,7 @@ from gateway.broker.base import Broker
 from gateway.policy.chat import Role
 from gateway.policy.receipts import SMSState
 from gateway.store.keys import order_tag
-from gateway.store.records import ChatMessage
+from gateway.store.records import ChatMessage, ProposalAnswer
 
 _SEQ_PREFIX = b'{"seq":0'
 
@@ -35,6 +35,10 @@ def message_frame_parts(order_id: str, unnumbered: ChatMessage) -> tuple[bytes, 
     if not message.startswith(_SEQ_PREFIX) or not frame.endswith(message + b"}"):
         raise AssertionError(f"expected seq first and message last in a frame, got {frame!r}")
     return message[len(_SEQ_PREFIX) :], frame[: len(frame) - len(message) - 1]
+
+
+def proposal_frame(order_id: str, seq: int, answer: ProposalAnswer) -> bytes:
+    return messages.encode(messages.ProposalFrame(order_id=order_id, seq=seq, answer=answer))
 
 
 def receipt_frame(order_id: str, seq: int, state: SMSState, reason: str | None = None) -> bytes:

@@ -7,13 +7,17 @@ import time
 import uuid
 from collections.abc import Callable
 
-from gateway.chatlog.base import ChatLog
+import msgspec
+
+from gateway.chatlog.base import Answered, ChatLog
 from gateway.clock import iso
 from gateway.jobs.debts import message_text_debt
 from gateway.jobs.outbox import Drainer
 from gateway.metrics import Metrics
+from gateway.policy import proposals
 from gateway.policy.chat import Role, Via
-from gateway.store.records import ChatMessage, MediaRef, OrderRecord
+from gateway.store.records import AnswerRef, ChatMessage, MediaRef, OrderRecord, Proposal
+from gateway.templates import SHOPPER_FALLBACK
 from gateway.texting import Texter
 
 log = logging.getLogger("gateway.chat")
@@ -49,6 +53,7 @@ class Chat:
         client_id: str | None = None,
         *,
         media: list[MediaRef] | None = None,
+        proposal: Proposal | None = None,
         on_stored: Callable[[ChatMessage], None] | None = None,
     ) -> tuple[ChatMessage, bool]:
         """Returns the stored message and whether it is new (False: a retried client_id).
@@ -56,9 +61,11 @@ class Chat:
         queued, so a sender's ack does not wait on SMS bookkeeping."""
         draft = ChatMessage(
             seq=0, id=uuid.uuid4().hex, sender=sender, via=via, text=text, at=iso(self._clock()), client_id=client_id,
-            media=media or None,
+            media=media or None, proposal=proposal,
         )
         owes = await self._texter.owes(order) if sender is Role.SHOPPER else None
+        if owes is not None and proposal is not None:
+            owes = msgspec.structs.replace(owes, body=proposal_sms(order, draft))
         message, created = await self._log.append(order.id, draft, owes)
         if on_stored is not None:
             on_stored(message)
@@ -69,10 +76,49 @@ class Chat:
         if owes is not None and owes.text:
             # New: queue the text just written. A retry: queue whatever the order still owes
             # (the node that stored the first attempt may have died before queuing it).
-            debt = message_text_debt(order.id, message.text, message.seq, message.media, owes.held_until)
+            body = owes.text_body(message)
+            debt = message_text_debt(order.id, body, message.seq, message.media, owes.held_until)
             debts = [debt] if created else None
             try:
                 await self._drainer.drain(order.id, debts)
             except (ConnectionError, OSError) as exc:
                 log.warning("could not queue a text yet (%s); the outbox keeps it", type(exc).__name__)
         return message, created
+
+    async def latest_open_proposal(self, order_id: str) -> ChatMessage | None:
+        return await self._log.latest_open_proposal(order_id)
+
+    async def answer(
+        self,
+        order: OrderRecord,
+        via: Via,
+        proposal: ChatMessage,
+        choice: int,
+        client_id: str | None = None,
+        *,
+        on_stored: Callable[[ChatMessage], None] | None = None,
+    ) -> tuple[ChatMessage | None, Answered]:
+        """The customer answers `proposal` (a message that carries one; the caller checked
+        `choice` against its options): decided in the chat log, atomically, so the first
+        answer on any node or channel wins. Returns the answer message (None unless NEW or
+        REPEAT) and what happened."""
+        assert proposal.proposal is not None
+        draft = ChatMessage(
+            seq=0, id=uuid.uuid4().hex, sender=Role.CUSTOMER, via=via,
+            text=proposals.choice_in_words(proposal.proposal.options, choice), at=iso(self._clock()),
+            client_id=client_id, answer=AnswerRef(seq=proposal.seq, choice=choice),
+        )
+        message, outcome = await self._log.answer(order.id, draft)
+        if message is not None and on_stored is not None:
+            on_stored(message)
+        if outcome is Answered.NEW:
+            self._metrics.messages.labels(via).inc()
+        return message, outcome
+
+
+def proposal_sms(order: OrderRecord, message: ChatMessage) -> str:
+    """A proposal's text in its own words (policy.proposals), naming the shopper."""
+    assert message.proposal is not None
+    shopper = order.shopper.name if order.shopper else SHOPPER_FALLBACK
+    found = message.proposal
+    return proposals.proposal_text(shopper, found.item, found.options, message.text or None)

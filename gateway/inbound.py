@@ -14,6 +14,7 @@ from gateway.metrics import Metrics
 from gateway.mms import InboundPhotos
 from gateway.orders import Orders
 from gateway.policy.chat import MAX_TEXT, InboundAction, InboundDecision, Role, Via, on_inbound_sms
+from gateway.policy import proposals
 from gateway.policy.consent import Consent, ConsentSource, classify_keyword
 from gateway.policy.lifecycle import FINAL, Communications
 from gateway.policy.routing import route_inbound
@@ -86,7 +87,12 @@ class Inbound:
                 return [templates.help_reply(*self._retailer_contact(order))]
             case InboundAction.IGNORE:
                 return []
-            case InboundAction.APPEND | InboundAction.KEEP:
+            case InboundAction.APPEND:
+                assert order is not None
+                if not await self._answered_by_digit(order, sms):
+                    await self._append(order, sms)
+                return []
+            case InboundAction.KEEP:
                 assert order is not None
                 await self._append(order, sms)
                 return []
@@ -118,6 +124,24 @@ class Inbound:
             await self._photos_in.receive(order, sms, last)
         # The customer is talking about this order: their next text on this number goes to it.
         await self._store.set_route(order.customer_phone, sms.sender, order.id)
+
+    async def _answered_by_digit(self, order: OrderRecord, sms: InboundSMS) -> bool:
+        """A text of just one digit answers the order's latest open proposal, when the digit
+        is one of its choices; whether it is the first answer the chat log decides, atomically
+        (a page may have answered on another node). Any other case is ordinary chat."""
+        choice = proposals.digit_answer(sms.body)
+        if choice is None or sms.media:
+            return False
+        proposal = await self._chat.latest_open_proposal(order.id)
+        if proposal is None or proposal.proposal is None:
+            return False
+        if proposals.answer_error(len(proposal.proposal.options), choice, answered=False) is not None:
+            return False
+        message, _ = await self._chat.answer(order, Via.SMS, proposal, choice)
+        if message is None:
+            return False  # answered first by someone else: the digit is just chat
+        await self._store.set_route(order.customer_phone, sms.sender, order.id)
+        return True
 
     async def _mark_replied(self, order_id: str, state: str) -> bool:
         def change(record: OrderRecord):

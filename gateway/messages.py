@@ -10,7 +10,7 @@ from typing import Annotated
 import msgspec
 
 from gateway.policy.chat import ErrorCode
-from gateway.store.records import ChatMessage
+from gateway.store.records import ChatMessage, ProposalAnswer
 
 OrderId = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
 ClientId = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
@@ -34,6 +34,27 @@ class Send(_Frame, tag="send"):
     client_id: ClientId
     text: str  # length is policy (too_long), not schema (bad_frame)
     media: list[str] | None = None  # photo ids (section 10); how many and which is policy (bad_media)
+
+
+class Propose(_Frame, tag="propose"):
+    """Shopper only: a replacement proposal (contract section 11). Lengths and counts are
+    policy (policy.proposals), not schema, so they get the contract's error codes."""
+
+    order_id: OrderId
+    client_id: ClientId
+    item: str
+    options: list[str]
+    text: str | None = None  # the shopper's note
+    media: list[str] | None = None  # photo ids, as `send` takes them
+
+
+class Answer(_Frame, tag="answer"):
+    """Customer only: answers proposal `seq` with `choice`."""
+
+    order_id: OrderId
+    client_id: ClientId
+    seq: Seq
+    choice: int  # 0 = no replacement; the range a proposal allows is policy (answer_error)
 
 
 class Typing(_Frame, tag="typing"):
@@ -60,7 +81,7 @@ class Ping(_Frame, tag="ping"):
     pass
 
 
-ClientMessage = Join | Send | Typing | Read | Presence | Leave | Ping
+ClientMessage = Join | Send | Propose | Answer | Typing | Read | Presence | Leave | Ping
 decode_client = msgspec.json.Decoder(ClientMessage).decode
 
 
@@ -120,6 +141,14 @@ class Receipt(_Frame, tag="receipt"):
     reason: str | None = None
 
 
+class ProposalFrame(_Frame, tag="proposal"):
+    """Proposal `seq` was answered: every participant hears it."""
+
+    order_id: str
+    seq: int
+    answer: ProposalAnswer
+
+
 class TypingFrame(_Frame, tag="typing"):
     order_id: str
     sender: str = msgspec.field(name="from")
@@ -142,7 +171,7 @@ class Pong(_Frame, tag="pong"):
 
 
 ServerMessage = (
-    Joined | MessageFrame | Ack | StatusFrame | Receipt | TypingFrame | ReadFrame | ErrorFrame | Pong
+    Joined | MessageFrame | Ack | StatusFrame | Receipt | ProposalFrame | TypingFrame | ReadFrame | ErrorFrame | Pong
 )
 encode = msgspec.json.Encoder().encode
 decode_server = msgspec.json.Decoder(ServerMessage).decode

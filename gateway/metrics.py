@@ -33,6 +33,13 @@ class Metrics:
             "gateway_sms_provider_seconds", "Calls to the SMS provider's API, by outcome",
             ["outcome"], buckets=LATENCY_BUCKETS, registry=self.registry,
         )
+        self.job_depth = Gauge(
+            "gateway_job_queue_depth", "Jobs waiting or running, by kind, at the last scrape", ["kind"],
+            registry=self.registry,
+        )
+        self.job_retries = Counter(
+            "gateway_job_retries", "Job attempts that will run again, by kind", ["kind"], registry=self.registry
+        )
         self.redis_up = Gauge(
             "gateway_redis_up", "1 when the store answered a PING at the last scrape (embedded: 1)",
             registry=self.registry,

@@ -173,11 +173,11 @@ class Services:
             hub=hub,
             callbacks=callbacks,
             drainer=drainer,
-            text_worker=Worker(jobs, texting.KIND, texter.handle, texts_due, clock=clock),
-            callback_worker=Worker(jobs, callbacks_module.KIND, callbacks.handle, callbacks_due, clock=clock),
+            text_worker=Worker(jobs, texting.KIND, texter.handle, texts_due, clock=clock, retried=metrics.job_retries),
+            callback_worker=Worker(jobs, callbacks_module.KIND, callbacks.handle, callbacks_due, clock=clock, retried=metrics.job_retries),
             media_source=media_source,
             photos_in=photos_in,
-            mms_worker=Worker(jobs, mms.KIND, photos_in.handle, mms_due, clock=clock),
+            mms_worker=Worker(jobs, mms.KIND, photos_in.handle, mms_due, clock=clock, retried=metrics.job_retries),
             connections=connections,
         )
 

@@ -16,9 +16,13 @@ from gateway.backoff import backoff
 from gateway.broker.base import BrokerUnavailable
 from gateway.messages import ChannelHeader
 from gateway.policy.audience import hears
-from gateway.policy.chat import Bucket, ErrorCode, Role, Via, may_join, media_error, send_error, take, text_error
+from gateway.chatlog.base import Answered
+from gateway.policy.chat import (
+    MAX_TEXT, Bucket, ErrorCode, Role, Via, may_join, media_error, send_error, take, text_error,
+)
+from gateway.policy.proposals import Refusal, answer_error, proposal_error
 from gateway.store.base import StoreUnavailable
-from gateway.store.records import ChatMessage, OrderRecord
+from gateway.store.records import ChatMessage, OrderRecord, Proposal
 
 if TYPE_CHECKING:
     from gateway.services import Services
@@ -179,6 +183,10 @@ class Session:
                 await self._leave(frame.order_id)
             case messages.Send():
                 await self._send(frame)
+            case messages.Propose():
+                await self._propose(frame)
+            case messages.Answer():
+                await self._answer(frame)
             case messages.Typing():
                 if self._joined(frame.order_id):
                     await self.services.channels.typing(frame.order_id, self.role)
@@ -237,35 +245,96 @@ class Session:
             detail = "expected 1 to 1000 characters of text" if not photo_ids else "expected at most 1000 characters"
             self.error(problem, f"{detail}, got {len(frame.text)}", frame.client_id)
             return
+        await self._post(frame.order_id, frame.client_id, frame.text, photo_ids)
+
+    async def _propose(self, frame: messages.Propose) -> None:
+        """A shopper's replacement proposal: checked, then posted as `send` posts a message."""
+        if self.role is not Role.SHOPPER:
+            self.error(ErrorCode.NOT_AUTHORIZED, "only a shopper may propose a replacement", frame.client_id)
+            return
+        if not self._joined(frame.order_id, frame.client_id):
+            return
+        note = (frame.text or "").strip()
+        refusal = proposal_error(frame.item, frame.options)
+        if refusal is None and len(note) > MAX_TEXT:
+            refusal = Refusal(ErrorCode.TOO_LONG, f"expected at most {MAX_TEXT} characters of text, got {len(note)}")
+        if refusal is not None:
+            self.error(refusal.code, refusal.message, frame.client_id)
+            return
+        proposal = Proposal(item=frame.item.strip(), options=[option.strip() for option in frame.options])
+        await self._post(frame.order_id, frame.client_id, note, frame.media or [], proposal)
+
+    async def _post(
+        self, order_id: str, client_id: str, text: str, photo_ids: list[str], proposal: Proposal | None = None
+    ) -> None:
+        """Stores a message (with its photos, and its proposal if any) once the order lets
+        this socket chat, and acks it: the one path of `send` and `propose`."""
         bad_media = media_error(photo_ids)
         if bad_media is not None:
-            self.error(ErrorCode.BAD_MEDIA, bad_media, frame.client_id)
+            self.error(ErrorCode.BAD_MEDIA, bad_media, client_id)
             return
-        bucket, allowed = take(self.buckets.get(frame.order_id), self.services.monotonic(), self.rate)
-        self.buckets[frame.order_id] = bucket
-        if not allowed:
-            self.error(ErrorCode.RATE_LIMITED, f"at most {self.rate:g} messages a second", frame.client_id)
-            return
-        order = await self.store.get_order(frame.order_id)
+        order = await self._chat_order(order_id, client_id)
         if order is None:
-            self.error(ErrorCode.CHAT_CLOSED, "this order's chat has been purged", frame.client_id)
-            return
-        if not self._may_join(order):  # e.g. the order was reassigned to another shopper
-            self.error(ErrorCode.NOT_AUTHORIZED, "this order is no longer yours to chat in", frame.client_id)
-            return
-        state = self.services.orders.chat_state(order)
-        problem = send_error(state)
-        if problem is not None:
-            self.error(problem, f"chat is {state.value}", frame.client_id)
             return
         media = await self.services.photos.refs(order, photo_ids) if photo_ids else None
         if photo_ids and media is None:
-            self.error(ErrorCode.BAD_MEDIA, f"expected ids of photos uploaded to order {order.id!r}", frame.client_id)
+            self.error(ErrorCode.BAD_MEDIA, f"expected ids of photos uploaded to order {order.id!r}", client_id)
             return
         await self.services.chat.post(
-            order, self.role, self.via, frame.text, frame.client_id, media=media,
+            order, self.role, self.via, text, client_id, media=media, proposal=proposal,
+            on_stored=lambda message: self.reply(messages.Ack(client_id=client_id, message=message)),
+        )
+
+    async def _chat_order(self, order_id: str, client_id: str) -> OrderRecord | None:
+        """The order, when this socket may write in its chat now (rate limit, still its
+        order, chat open); else None, the reason sent as an error frame."""
+        bucket, allowed = take(self.buckets.get(order_id), self.services.monotonic(), self.rate)
+        self.buckets[order_id] = bucket
+        if not allowed:
+            self.error(ErrorCode.RATE_LIMITED, f"at most {self.rate:g} messages a second", client_id)
+            return None
+        order = await self.store.get_order(order_id)
+        if order is None:
+            self.error(ErrorCode.CHAT_CLOSED, "this order's chat has been purged", client_id)
+            return None
+        if not self._may_join(order):  # e.g. the order was reassigned to another shopper
+            self.error(ErrorCode.NOT_AUTHORIZED, "this order is no longer yours to chat in", client_id)
+            return None
+        state = self.services.orders.chat_state(order)
+        problem = send_error(state)
+        if problem is not None:
+            self.error(problem, f"chat is {state.value}", client_id)
+            return None
+        return order
+
+    async def _answer(self, frame: messages.Answer) -> None:
+        """The customer answers a proposal; the chat log decides, atomically, whether it is
+        the first answer (then everyone hears a `proposal` frame) or too late."""
+        if self.role is not Role.CUSTOMER:
+            self.error(ErrorCode.NOT_AUTHORIZED, "only the customer may answer a proposal", frame.client_id)
+            return
+        if not self._joined(frame.order_id, frame.client_id):
+            return
+        order = await self._chat_order(frame.order_id, frame.client_id)
+        if order is None:
+            return
+        found = await self.log.messages(order.id, frame.seq - 1, 1) if frame.seq >= 1 else []
+        target = found[0] if found and found[0].seq == frame.seq else None
+        if target is None or target.proposal is None:
+            self.error(ErrorCode.BAD_FRAME, f"expected the seq of a proposal, got {frame.seq}", frame.client_id)
+            return
+        # Whether it is answered already is the chat log's to say (a retried client_id is
+        # acked again), so only the choice is checked here.
+        refusal = answer_error(len(target.proposal.options), frame.choice, answered=False)
+        if refusal is not None:
+            self.error(refusal.code, refusal.message, frame.client_id)
+            return
+        _, outcome = await self.services.chat.answer(
+            order, self.via, target, frame.choice, frame.client_id,
             on_stored=lambda message: self.reply(messages.Ack(client_id=frame.client_id, message=message)),
         )
+        if outcome is Answered.ALREADY:
+            self.error(ErrorCode.ALREADY_ANSWERED, f"proposal {frame.seq} was answered already", frame.client_id)
 
     # the relay: the socket's only writer
 

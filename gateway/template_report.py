@@ -4,6 +4,7 @@ their length, encoding and SMS segment count, so a retailer sees what a change c
 from __future__ import annotations
 
 from gateway import templates
+from gateway.policy import proposals
 from gateway.policy.lifecycle import EVENT_NAMES, Communications
 from gateway.settings import Retailer, Settings
 from gateway.tokens import Tokens
@@ -20,7 +21,23 @@ def report(settings: Settings, retailer: str | None = None) -> str:
         known = ", ".join(settings.retailers) or "none configured"
         raise ValueError(f"expected a retailer key from the config ({known}), got {retailer!r}")
     keys = [retailer] if retailer is not None else list(settings.retailers)
-    return "\n".join(_retailer_block(settings, key) for key in keys)
+    return "\n".join([*(_retailer_block(settings, key) for key in keys), _proposal_block()])
+
+
+SAMPLE_PROPOSAL = ("Organic 2% milk", ["Organic whole milk", "Store 2% milk"])
+
+
+def _proposal_block() -> str:
+    """A replacement proposal as texted (contract section 11): the same wording for every
+    retailer, with the shopper's name; shortened to two segments where it can be."""
+    text = proposals.proposal_text(SAMPLE_SHOPPER, *SAMPLE_PROPOSAL)
+    worst = proposals.worst_case_proposal()
+    return "\n".join([
+        "replacement proposals (every retailer in platform mode)",
+        f"    | {text}",
+        f"    {_cost(text)}",
+        f"    worst case (longest name, item, three options and a note): {_cost(worst)}",
+    ]) + "\n"
 
 
 def sample_values(settings: Settings, retailer: Retailer) -> dict[str, str]:

@@ -1,10 +1,14 @@
 // A chat message as the page shows it: who, when (<time datetime>, dated when not today), how.
 
 import { photosElement } from "./photos.js";
+import { proposalElement } from "./proposals.js";
 import { timeElement } from "./time.js";
 
-/** `shopperLabel`: what to call the shopper (their name, or "Your shopper"/"Your driver"). */
-export function messageElement(message, { pending = false, shopperLabel }) {
+/**
+ * `shopperLabel`: what to call the shopper (their name, or "Your shopper"/"Your driver");
+ * `onChoose(seq, choice)`: answers a proposal the message carries (proposals.js).
+ */
+export function messageElement(message, { pending = false, shopperLabel, onChoose = null }) {
   const li = document.createElement("li");
   li.className = `msg from-${message.from}`;
   const meta = document.createElement("p");
@@ -24,6 +28,7 @@ export function messageElement(message, { pending = false, shopperLabel }) {
     const owner = message.from === "customer" ? "you sent" : `from ${who.textContent.replace(/^Your /, "your ")}`;
     li.append(photosElement(message.media, owner));
   }
+  if (message.proposal) li.append(proposalElement(message, { onChoose }));
   if (pending) {
     const note = document.createElement("p");
     note.className = "msg-state";

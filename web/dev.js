@@ -1,7 +1,8 @@
 // /dev (console mode only): a demo order, its shopper's console and its customer's phone.
 
 import { PhotoAttach, photosElement } from "./photos.js";
-import { Outbox, ReconnectingSocket, socketUrl } from "./socket.js";
+import { ProposalCards, proposalElement } from "./proposals.js";
+import { Outbox, ReconnectingSocket, newClientId, socketUrl } from "./socket.js";
 import { clock } from "./time.js";
 
 const $ = (id) => document.getElementById(id);
@@ -11,6 +12,7 @@ let demo = null; // {order, shopper_token, shopper_id, phone, sender}
 let shopperSocket = null;
 const shopper = { joined: false, lastSeq: 0, receipts: new Map(), rendered: new Map(), readByCustomer: 0 };
 const outbox = new Outbox();
+const proposalCards = new ProposalCards(); // the shopper's proposals, answered by the customer
 const phone = { after: 0, texts: [], polling: false, photos: [] }; // photos: {url, preview} for the next text
 let shopperPhotos = null; // the shopper console's attach button (photos.js)
 
@@ -68,6 +70,7 @@ function showOrderStatus(status, chat) {
   const open = chat === "open";
   $("shopper-text").disabled = !open;
   $("shopper-send").disabled = !open;
+  $("proposal-send").disabled = !open;
 }
 
 $("create-demo").addEventListener("click", async () => {
@@ -92,6 +95,7 @@ function resetShopperChat() {
   shopper.receipts.clear();
   shopper.rendered.clear();
   shopper.readByCustomer = 0;
+  proposalCards.clear();
   $("shopper-messages").replaceChildren();
   if (shopperSocket && shopperSocket.isOpen) join();
 }
@@ -152,6 +156,9 @@ const shopperHandlers = {
   status(frame) {
     if (demo && frame.order_id === demo.order.id) showOrderStatus(frame.status, frame.chat);
   },
+  proposal(frame) {
+    if (demo && frame.order_id === demo.order.id) proposalCards.answered(frame);
+  },
   receipt(frame) {
     if (!demo || frame.order_id !== demo.order.id) return;
     shopper.receipts.set(frame.seq, frame.sms);
@@ -194,6 +201,12 @@ function addShopperMessage(message) {
   }
   const li = bubble($("shopper-messages"), side, message.via === "sms" ? `${who} · by text` : who, message.text, message.at);
   if (message.media?.length) li.append(photosElement(message.media, message.from === "shopper" ? "you sent" : `from the ${message.from}`));
+  if (message.proposal) {
+    const card = proposalElement(message, { answeredBy: "The customer chose" });
+    li.append(card);
+    proposalCards.add(message, card);
+  }
+  proposalCards.answerMessage(message);
   li.dataset.seq = message.seq;
   shopper.rendered.set(message.seq, { li, from: message.from });
   shopper.lastSeq = Math.max(shopper.lastSeq, message.seq);
@@ -247,6 +260,18 @@ $("shopper-composer").addEventListener("submit", (event) => {
   li.append(receipt);
   $("shopper-text").value = "";
   if (shopper.joined) shopperSocket.send(outbox.frame(clientId));
+});
+
+$("proposal-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  if (!demo || !shopper.joined) return;
+  const options = [1, 2, 3].map((n) => $(`proposal-option-${n}`).value.trim()).filter(Boolean);
+  const frame = {
+    type: "propose", order_id: demo.order.id, client_id: newClientId(),
+    item: $("proposal-item").value.trim(), options, text: $("proposal-note").value.trim(),
+  };
+  shopperSocket.send(frame); // the ack shows it, as a card; a refusal shows in the log
+  $("proposal-form").reset();
 });
 
 $("shopper-text").addEventListener("input", () => {

@@ -3,9 +3,10 @@
 // (embed.js, root = its shadow root on a retailer's page). It keeps the markup current over
 // /ws/customer (contract section 6) under `base`; the SMS switch is smsswitch.js's.
 
-import { Outbox, ReconnectingSocket, socketUrl } from "./socket.js";
+import { Outbox, ReconnectingSocket, newClientId, socketUrl } from "./socket.js";
 import { messageElement } from "./bubble.js";
 import { PhotoAttach } from "./photos.js";
+import { ProposalCards } from "./proposals.js";
 import { SMSSwitch } from "./smsswitch.js";
 import { refreshTimes } from "./time.js";
 import { UnreadCount } from "./unread.js";
@@ -21,6 +22,7 @@ const ERROR_TEXT = {
   bad_frame: "That message couldn't be sent.",
   not_authorized: "This page's link is no longer valid.",
   bad_media: "That photo couldn't be sent.",
+  already_answered: "This was answered already.",
 };
 
 /** Which chat reason shows (gateway/endpoints/pages.py reason_key decides the same way). */
@@ -52,6 +54,8 @@ export class OrderChat {
     };
     this.rendered = new Map(); // seq -> <li>
     this.outbox = new Outbox();
+    this.proposals = new ProposalCards();
+    this.answering = new Map(); // client_id of an answer on its way -> the proposal's seq
     this.typingTimer = null;
     this.sms = new SMSSwitch((id) => this.$(id), { base: this.base, orderId: this.orderId, token: this.token });
     this.unread = new UnreadCount(this.$("unread")); // shopper messages that came while hidden
@@ -176,6 +180,7 @@ export class OrderChat {
         // The server no longer has what we showed (its history was reset): start over from it.
         for (const li of this.rendered.values()) li.remove();
         this.rendered.clear();
+        this.proposals.clear();
         this.state.lastSeq = 0;
       }
       for (const message of frame.history) this.addMessage(message);
@@ -193,7 +198,11 @@ export class OrderChat {
       if (frame.order_id === this.orderId) this.addMessage(frame.message);
     },
     ack(frame) {
+      this.answering.delete(frame.client_id);
       this.addMessage(frame.message, frame.client_id);
+    },
+    proposal(frame) {
+      if (frame.order_id === this.orderId) this.proposals.answered(frame);
     },
     status(frame) {
       if (frame.order_id !== this.orderId) return;
@@ -212,6 +221,11 @@ export class OrderChat {
       this.showReadMark();
     },
     error(frame) {
+      if (this.answering.has(frame.client_id)) {
+        this.proposals.refused(this.answering.get(frame.client_id), ERROR_TEXT[frame.code] || frame.message);
+        this.answering.delete(frame.client_id);
+        return;
+      }
       if (frame.client_id && this.outbox.has(frame.client_id)) {
         if (frame.code === "rate_limited") {
           setTimeout(() => this.state.live && this.outbox.flush((f) => this.socket.send(f)), RATE_LIMIT_RETRY_MS);
@@ -228,7 +242,19 @@ export class OrderChat {
   // --- messages ------------------------------------------------------------------------------
 
   messageElement(message, pending) {
-    return messageElement(message, { pending, shopperLabel: this.state.shopper || `Your ${this.person}` });
+    const shopperLabel = this.state.shopper || `Your ${this.person}`;
+    return messageElement(message, { pending, shopperLabel, onChoose: (seq, choice) => this.answer(seq, choice) });
+  }
+
+  /** The customer pressed a proposal's button: one `answer` frame; the server says who won. */
+  answer(seq, choice) {
+    if (!this.state.live || this.state.chat !== "open") {
+      this.proposals.refused(seq, this.state.live ? ERROR_TEXT.chat_closed : "Offline: try again once connected.");
+      return;
+    }
+    const clientId = newClientId();
+    this.answering.set(clientId, seq);
+    this.socket.send({ type: "answer", order_id: this.orderId, client_id: clientId, seq, choice });
   }
 
   /** Shows a stored message once (by seq); it replaces our unsent copy of it, if any. */
@@ -247,6 +273,8 @@ export class OrderChat {
     );
     list.insertBefore(li, later || null);
     this.rendered.set(message.seq, li);
+    if (message.proposal) this.proposals.add(message, li.querySelector(".proposal"));
+    this.proposals.answerMessage(message);
     this.state.lastSeq = Math.max(this.state.lastSeq, message.seq);
     list.scrollTop = list.scrollHeight;
     if (message.from === "shopper") {

@@ -6,7 +6,7 @@ import msgspec
 
 from gateway import channels
 from gateway.channels import OrderChannels
-from gateway.chatlog.base import Owes
+from gateway.chatlog.base import Answered, Owes, proposal_answer
 from gateway.jobs.debts import message_text_debt
 from gateway.policy.receipts import SMSState, advances
 from gateway.store.base import OrderNotFound
@@ -52,13 +52,13 @@ class MemoryChatLog:
             raise OrderNotFound(order_id)
         key = (message.sender, message.client_id) if message.client_id is not None else None
         if key is not None and key in log.by_client:
-            return log.by_client[key], False
+            return log.messages[log.by_client[key].seq - 1], False  # as it is now (answered?)
         stored = msgspec.structs.replace(message, seq=len(log.messages) + 1)
         log.messages.append(stored)
         if key is not None:
             log.by_client[key] = stored
         if owes is not None and owes.text:
-            debt = message_text_debt(order_id, stored.text, stored.seq, stored.media, owes.held_until)
+            debt = message_text_debt(order_id, owes.text_body(stored), stored.seq, stored.media, owes.held_until)
             self._orders.outbox.write(order_id, [debt])
         if owes is not None:
             log.text_states[stored.seq] = owes.state
@@ -68,6 +68,39 @@ class MemoryChatLog:
             frame = channels.receipt_frame(order_id, stored.seq, owes.state, owes.reason)
             await self._channels.publish(order_id, frame)
         return stored, True
+
+    async def answer(self, order_id: str, message: ChatMessage) -> tuple[ChatMessage | None, Answered]:
+        log = self._log(order_id)
+        if log is None:
+            raise OrderNotFound(order_id)
+        key = (message.sender, message.client_id) if message.client_id is not None else None
+        if key is not None and key in log.by_client:
+            return log.messages[log.by_client[key].seq - 1], Answered.REPEAT
+        assert message.answer is not None
+        index = message.answer.seq - 1
+        target = log.messages[index] if 0 <= index < len(log.messages) else None
+        if target is None or target.proposal is None:
+            return None, Answered.NO_PROPOSAL
+        if target.proposal.answer is not None:
+            return None, Answered.ALREADY
+        # Nothing is awaited until both are stored, so the first answer wins in this process.
+        answer = proposal_answer(message)
+        proposal = msgspec.structs.replace(target.proposal, answer=answer)
+        log.messages[index] = msgspec.structs.replace(target, proposal=proposal)
+        stored = msgspec.structs.replace(message, seq=len(log.messages) + 1)
+        log.messages.append(stored)
+        if key is not None:
+            log.by_client[key] = stored
+        await self._channels.publish(order_id, channels.message_frame(order_id, stored))
+        await self._channels.publish(order_id, channels.proposal_frame(order_id, target.seq, answer))
+        return stored, Answered.NEW
+
+    async def latest_open_proposal(self, order_id: str) -> ChatMessage | None:
+        log = self._log(order_id)
+        for message in reversed(log.messages if log is not None else []):
+            if message.proposal is not None and message.proposal.answer is None:
+                return message
+        return None
 
     async def messages(self, order_id: str, after: int, limit: int) -> list[ChatMessage]:
         log = self._log(order_id)

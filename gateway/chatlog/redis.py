@@ -10,7 +10,7 @@ from redis import exceptions as redis_errors
 from redis.asyncio.cluster import RedisCluster
 
 from gateway import channels, redis_connection
-from gateway.chatlog.base import Owes
+from gateway.chatlog.base import Answered, Owes, proposal_answer
 from gateway.jobs.debts import TEXT, message_text_parts
 from gateway.jobs.outbox import GRACE
 from gateway.policy.receipts import SMSState, predecessors
@@ -72,6 +72,46 @@ end
 return 0
 """
 
+# The first answer to a proposal, in one step on every node: the idempotency check (as in
+# _APPEND), the proposal at that seq found still open, its `"answer":null` rewritten in place
+# (same seq, same position) to the answer, the customer's answer message appended with the
+# next seq, and the `message` then the `proposal` frame published. `"answer":null` can only
+# be a proposal's own key: a quote inside any string value is escaped in JSON. Returns nil
+# for a missing order, {1, seq} when answered, {0, message json} for a retried client_id,
+# {2} when there is no proposal at that seq, {3} when it was answered already.
+_ANSWER = """
+local rec, history, clients = KEYS[1], KEYS[2], KEYS[3]
+local client, target_seq, answer, tail, head, channel, proposal_frame =
+  ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
+if redis.call('EXISTS', rec) == 0 then return false end
+if client ~= '' then
+  local seen = redis.call('HGET', clients, client)
+  if seen then return {0, redis.call('LINDEX', history, tonumber(seen) - 1)} end
+end
+local target = redis.call('LINDEX', history, target_seq - 1)
+if not target then return {2} end
+local from, to = string.find(target, '"answer":null', 1, true)
+if not from then
+  if string.find(target, '"proposal":{', 1, true) then return {3} end
+  return {2}
+end
+redis.call('LSET', history, target_seq - 1, target:sub(1, from - 1) .. '"answer":' .. answer .. target:sub(to + 1))
+local seq = redis.call('LLEN', history) + 1
+local message = '{"seq":' .. seq .. tail
+redis.call('RPUSH', history, message)
+if client ~= '' then
+  redis.call('HSET', clients, client, seq)
+  local ttl = redis.call('PTTL', rec)
+  if ttl > 0 then redis.call('PEXPIRE', clients, ttl) end
+end
+redis.call('PUBLISH', channel, head .. message .. '}')
+redis.call('PUBLISH', channel, proposal_frame)
+return {1, seq}
+"""
+
+_OPEN = b'"answer":null'
+_PAGE = 200  # messages read at a time looking back for the latest open proposal
+
 _decode_message = msgspec.json.Decoder(ChatMessage).decode
 _reachable = unreachable_as(StoreUnavailable)
 
@@ -86,6 +126,7 @@ class RedisChatLog:
         self._buckets = redis_connection.buckets(redis)
         self._append = redis.register_script(publishing(_APPEND, redis))
         self._advance = redis.register_script(publishing(_ADVANCE, redis))
+        self._answer = redis.register_script(publishing(_ANSWER, redis))
 
     @_reachable
     async def append(
@@ -98,7 +139,8 @@ class RedisChatLog:
         if owes is not None:
             owing[:3] = [owes.state.value, *channels.receipt_frame_parts(order_id, owes.state, owes.reason)]
             if owes.text:
-                job_head, payload_head = message_text_parts(order_id, message.text, message.media, owes.held_until)
+                body = owes.text_body(message)
+                job_head, payload_head = message_text_parts(order_id, body, message.media, owes.held_until)
                 owing[3:] = [job_head, TEXT.encode() + b"\n" + payload_head]
         found = await self._run_append(
             order_id, owes is not None and owes.text,
@@ -140,6 +182,46 @@ class RedisChatLog:
                     raise result
             return found
         raise StoreUnavailable("expected Redis to keep the append script loaded")
+
+    @_reachable
+    async def answer(self, order_id: str, message: ChatMessage) -> tuple[ChatMessage | None, Answered]:
+        assert message.answer is not None
+        if message.answer.seq < 1:
+            return None, Answered.NO_PROPOSAL
+        keys = OrderKeys(order_id)
+        tail, head = channels.message_frame_parts(order_id, msgspec.structs.replace(message, seq=0))
+        client = "" if message.client_id is None else f"{message.sender}:{message.client_id}"
+        answer = proposal_answer(message)
+        found = await self._answer(
+            keys=[keys.rec, keys.history, keys.clients],
+            args=[
+                client, message.answer.seq, msgspec.json.encode(answer), tail, head,
+                channels.order_channel(order_id), channels.proposal_frame(order_id, message.answer.seq, answer),
+            ],
+        )
+        if found is None:
+            raise OrderNotFound(order_id)
+        match found:
+            case [1, seq]:
+                return msgspec.structs.replace(message, seq=int(seq)), Answered.NEW
+            case [0, raw]:
+                return _decode_message(raw), Answered.REPEAT
+            case [3]:
+                return None, Answered.ALREADY
+        return None, Answered.NO_PROPOSAL
+
+    @_reachable
+    async def latest_open_proposal(self, order_id: str) -> ChatMessage | None:
+        history = OrderKeys(order_id).history
+        end = await self._redis.llen(history)
+        while end > 0:
+            start = max(0, end - _PAGE)
+            raws = await self._redis.lrange(history, start, end - 1)
+            for raw in reversed(raws):
+                if _OPEN in raw:
+                    return _decode_message(raw)
+            end = start
+        return None
 
     @_reachable
     async def messages(self, order_id: str, after: int, limit: int) -> list[ChatMessage]:

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 # The ES modules embed.js imports, directly or not (tests/e2e/test_embed_cors.py follows the
 # imports and checks this list is whole).
-MODULES = ("orderchat.js", "bubble.js", "photos.js", "smsswitch.js", "socket.js", "time.js", "unread.js")
+MODULES = ("orderchat.js", "bubble.js", "photos.js", "proposals.js", "smsswitch.js", "socket.js", "time.js", "unread.js")
 
 CORS_PATHS = (
     re.compile(r"/embed\.js"),

@@ -10,8 +10,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from gateway import callbacks, mms, texting
 from gateway.endpoints.auth import bearer
 from gateway.endpoints.errors import error_response
+
+JOB_KINDS = (texting.KIND, callbacks.KIND, mms.KIND)
 
 if TYPE_CHECKING:
     from gateway.services import Services
@@ -55,4 +58,9 @@ class Health:
             metrics.redis_up.set(1 if await asyncio.wait_for(self._services.store.ping(), timeout=1) else 0)
         except (TimeoutError, ConnectionError, OSError):
             metrics.redis_up.set(0)
+        try:
+            for kind in JOB_KINDS:
+                metrics.job_depth.labels(kind).set(await asyncio.wait_for(self._services.jobs.depth(kind), timeout=1))
+        except (TimeoutError, ConnectionError, OSError):
+            pass  # Redis is down: redis_up says so; the depths keep their last values
         return Response(metrics.render(), media_type="text/plain; version=0.0.4")

@@ -43,5 +43,8 @@ class MemoryJobQueue:
     async def done(self, job: Job) -> None:
         self._jobs.pop(job.id, None)
 
+    async def depth(self, kind: str) -> int:
+        return self.pending(kind)
+
     def pending(self, kind: str) -> int:
         return sum(1 for _, job in self._jobs.values() if job.kind == kind)

@@ -115,6 +115,15 @@ class RedisJobQueue:
             await pipe.execute()
 
     @_reachable
+    async def depth(self, kind: str) -> int:
+        if self._buckets == 1:
+            return int(await self._redis.zcard(self._keys(kind)[0]))
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for bucket in range(self._buckets):
+                pipe.zcard(self._keys(kind, bucket)[0])
+            return sum(await pipe.execute())
+
+    @_reachable
     async def claim(self, kind: str, now: float, lease: float, limit: int) -> list[Job]:
         if limit <= 0:
             return []

@@ -8,6 +8,7 @@ import time
 from collections.abc import Awaitable, Callable
 
 import msgspec
+from prometheus_client import Counter
 
 from gateway.backoff import backoff
 from gateway.jobs.base import Job, JobQueue
@@ -61,8 +62,10 @@ class Worker:
         poll: float = 0.25,
         lease: float = 60.0,
         clock: Callable[[], float] = time.time,
+        retried: Counter | None = None,
     ) -> None:
         self._queue = queue
+        self._retried = retried  # counts, by kind, the attempts that will run again
         self._kind = kind
         self._handler = handler
         self._slots = asyncio.Semaphore(concurrency)
@@ -127,6 +130,8 @@ class Worker:
             except Exception:
                 log.exception("%s job failed; will retry", self._kind)
                 outcome = Retry(after=backoff(attempt.attempts, 1.0, 300.0))
+            if outcome is not None and self._retried is not None:
+                self._retried.labels(self._kind).inc()
             if outcome is None:
                 await self._queue.done(attempt)
             else:

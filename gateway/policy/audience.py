@@ -1,5 +1,5 @@
-"""Who hears which frame of an order's channel: every participant hears messages and status;
-typing and read go to the other side only; SMS receipts to shoppers only."""
+"""Who hears which frame of an order's channel: every participant hears messages, status and
+proposal answers; typing and read go to the other side only; SMS receipts to shoppers only."""
 
 from __future__ import annotations
 

@@ -65,6 +65,31 @@ class MediaRef(msgspec.Struct, frozen=True):
     url: str
 
 
+class ProposalAnswer(msgspec.Struct, frozen=True):
+    """How a proposal was answered (contract section 11): the choice (0 = no replacement),
+    the channel it came by, and when."""
+
+    choice: int
+    via: Via
+    at: str  # RFC 3339, UTC, milliseconds
+
+
+class Proposal(msgspec.Struct, frozen=True):
+    """A replacement proposal a shopper message carries. `answer` is always on the wire:
+    null until the customer answers, then set once, in place, by the chat log."""
+
+    item: str
+    options: list[str]
+    answer: ProposalAnswer | None = None
+
+
+class AnswerRef(msgspec.Struct, frozen=True):
+    """What a customer's answer message answers: the proposal's seq and the choice."""
+
+    seq: int
+    choice: int
+
+
 class ChatMessage(msgspec.Struct, frozen=True, omit_defaults=True):
     """One message of an order's chat, as stored and as the wire carries it (contract
     section 6's `message`). Its `seq` is given by the chat log when it is appended."""
@@ -77,6 +102,8 @@ class ChatMessage(msgspec.Struct, frozen=True, omit_defaults=True):
     at: str  # RFC 3339, UTC, milliseconds
     client_id: str | None = None
     media: list[MediaRef] | None = None  # 1..3 photos; absent on a message without
+    proposal: Proposal | None = None  # a shopper's replacement proposal (section 11)
+    answer: AnswerRef | None = None  # a customer's answer to one
 
 
 class TextRef(msgspec.Struct, frozen=True):

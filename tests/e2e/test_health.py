@@ -116,3 +116,17 @@ async def test_metrics_key_guards_metrics(headers, status):
 
 async def test_metrics_are_open_without_a_metrics_key(gateway):
     assert (await gateway.http.get("/metrics")).status_code == 200
+
+
+async def test_metrics_show_the_job_queue_depth_and_retries(fake_twilio):
+    """A text the provider refuses for now waits in the queue and counts as a retry."""
+    raw = base_config(sms={"provider": "twilio", **fake_twilio.sms_config()})
+    async with running_gateway(raw) as gateway:
+        fake_twilio.fail_next(status=503)
+        await gateway.picking_order("o-queued", sms_opt_in=True)  # its picking text meets the 503
+        await gateway.jobs.retried("text", 1)
+
+        text = (await gateway.http.get("/metrics")).text
+        assert sample(text, "gateway_job_retries_total", kind="text") == 1
+        assert sample(text, "gateway_job_queue_depth", kind="text") == 1  # waiting for its next try
+        assert sample(text, "gateway_job_queue_depth", kind="callback") == 0

@@ -137,6 +137,7 @@ async def test_cluster_queue_spreads_jobs_over_every_shard(redis_cluster: RedisC
         claimed = await queue.claim("text", NOW, lease=60, limit=100)
         assert sorted(each.id for each in claimed) == sorted(each.id for each in jobs)
         assert await queue.claim("text", NOW, lease=60, limit=100) == []  # all leased
+        assert await queue.depth("text") == 64  # counted over every bucket
         for each in claimed:
             await queue.done(each)
     finally:

@@ -37,7 +37,7 @@ from gateway.sms.base import StatusReport
 from gateway.store.base import OrderStore, Owing
 from gateway.store.keys import OrderKeys
 from gateway.store.memory import MemoryOrderStore
-from gateway.store.records import ChatMessage, MediaRef, OrderRecord, TextRef
+from gateway.store.records import ChatMessage, MediaRef, OrderRecord, Proposal, TextRef
 from gateway.store.redis import RedisOrderStore
 from support.redis_cluster import started_cluster_client
 
@@ -142,6 +142,16 @@ async def test_a_message_with_photos_owes_an_mms_of_them(rig: Rig) -> None:
     [debt] = await rig.outbox.owed(order.id)
     assert debt == message_text_debt(order.id, "Is this the one?", stored.seq, photos)
     assert decode_text_job(debt.payload).media_urls == ["https://gw.example/media/m1?sig=abc"]
+
+
+async def test_a_proposal_owes_a_text_in_its_own_words(rig: Rig) -> None:
+    order = await new_order(rig)
+    offer = Proposal(item="Oat milk", options=["Almond milk"])
+    message = msgspec.structs.replace(shopper("", "c1"), proposal=offer)
+    wording = "Alex: Oat milk is out. Reply 1 for Almond milk, or 0 for no replacement."
+    stored, _ = await rig.log.append(order.id, message, Owes(SMSState.QUEUED, body=wording))
+    assert await rig.outbox.owed(order.id) == [message_text_debt(order.id, wording, stored.seq)]
+    assert stored.text == "" and stored.proposal == offer  # the message keeps its own words
 
 
 async def test_a_retried_client_id_owes_no_second_text_and_drops_none(rig: Rig) -> None:

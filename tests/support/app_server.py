@@ -123,11 +123,23 @@ class ObservedJobQueue(MemoryJobQueue):
     def __init__(self) -> None:
         super().__init__()
         self.settled = asyncio.Condition()
+        self.retries: dict[str, int] = {}
 
     async def done(self, job) -> None:
         await super().done(job)
         async with self.settled:
             self.settled.notify_all()
+
+    async def retry(self, job, due_at) -> None:
+        await super().retry(job, due_at)
+        self.retries[job.kind] = self.retries.get(job.kind, 0) + 1
+        async with self.settled:
+            self.settled.notify_all()
+
+    async def retried(self, kind: str, count: int, timeout: float = FRAME_TIMEOUT) -> None:
+        """Returns once `count` attempts of this kind were put back to run again."""
+        async with self.settled:
+            await asyncio.wait_for(self.settled.wait_for(lambda: self.retries.get(kind, 0) >= count), timeout)
 
     async def drained(self, kind: str, timeout: float = FRAME_TIMEOUT) -> None:
         async with self.settled:
