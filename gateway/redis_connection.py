@@ -86,7 +86,10 @@ def cluster_client(url: str) -> RedisCluster:
     """A Redis Cluster client from the URL of any node. The same no-blind-retry rule: a
     command whose node is lost fails (the client re-reads the topology before the next one);
     MOVED and ASK redirects are followed, as the command did not run where it was refused."""
-    return RedisCluster.from_url(url, socket_timeout=5.0, **options())
+    # redis-py's cluster client caps each node at 100 connections and then fails a command
+    # at once (MaxConnectionsError, a ConnectionError: it reads as an outage); the client of
+    # one Redis has no such cap, and neither does this one.
+    return RedisCluster.from_url(url, socket_timeout=5.0, max_connections=2**31, **options())
 
 
 # On a Redis Cluster, what every order would otherwise share (the job queues, the outbox's

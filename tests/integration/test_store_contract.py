@@ -365,3 +365,19 @@ async def test_redis_outage_raises_store_unavailable_and_acked_messages_survive(
         assert await log.append(order.id, draft("before", "c1")) == (acked, False)
     finally:
         await connection.aclose()
+
+
+
+async def test_a_burst_on_one_cluster_client_is_not_an_outage(redis_cluster_url: str) -> None:
+    """Hundreds of chat messages at once through one node's cluster client all land:
+    redis-py's cluster client would fail past 100 connections to a node (MaxConnectionsError,
+    which reads as 'unavailable')."""
+    client = await started_cluster_client(redis_cluster_url)
+    try:
+        store, log = RedisOrderStore(client), RedisChatLog(client)
+        order = new_order()
+        await store.create_order(order)
+        results = await asyncio.gather(*(log.append(order.id, draft(f"m{i}")) for i in range(300)))
+        assert sorted(message.seq for message, _ in results) == list(range(1, 301))
+    finally:
+        await client.aclose()
