@@ -4,6 +4,8 @@ history, a resume and the messages API show the proposal with it."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from websockets.asyncio.client import ClientConnection
 
@@ -155,6 +157,19 @@ async def test_a_proposal_is_texted_in_its_own_words_with_its_photos(gateway) ->
     assert list(text.media_urls) == [offered["media"][0]["url"]]
     receipt = await frame_of(shopper, "receipt")
     assert (receipt["seq"], receipt["sms"]) == (offered["seq"], "queued")
+
+
+async def test_a_proposal_held_while_the_customer_reads_the_page_is_texted_in_its_words_when_they_look_away(
+    gateway,
+) -> None:
+    shopper, customer = await chat(gateway, "o-held", sms_opt_in=True)  # on the page: present
+    start = last_text_number(gateway.phone)
+    await propose(shopper, "o-held", "p1")
+    receipt = await frame_of(shopper, "receipt")
+    assert receipt["sms"] == "held"
+    await customer.send(json.dumps({"type": "presence", "order_id": "o-held", "visible": False}))
+    [text] = await texts_since(gateway.phone, start, 1)
+    assert text.body == MILK_TEXT  # the held text kept the proposal's own wording
 
 
 async def test_without_consent_a_proposal_is_not_texted_and_the_page_still_answers(gateway) -> None:
