@@ -6,15 +6,20 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, ParamSpec, TypeVar
 
 import redis.asyncio as aioredis
+from redis.asyncio.cluster import RedisCluster
+from redis.exceptions import RedisClusterException
 from redis import exceptions as redis_errors
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
 from gateway.capacity import Capacity, Refusals
+
+log = logging.getLogger("gateway.redis")
 
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -98,9 +103,73 @@ def unreachable_as(
         async def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
             try:
                 return await method(*args, **kwargs)
-            except (redis_errors.ConnectionError, redis_errors.TimeoutError) as exc:
+            except UNREACHABLE as exc:
                 raise error(f"expected Redis to answer, got {type(exc).__name__}: {exc}") from exc
+            except RedisClusterException as exc:
+                if not isinstance(exc.__cause__, UNREACHABLE):
+                    raise  # a fault of ours (keys across slots), not an outage
+                # No cluster node answered the client's reading of the slot map.
+                raise error(f"expected the Redis Cluster to answer, got {exc}") from exc
 
         return wrapper
 
     return decorate
+
+
+# Redis Cluster ------------------------------------------------------------------------------
+
+# What "Redis cannot be reached" looks like on a cluster too: no node answers for the slot
+# (a primary failed and no replica took over yet) or the client has no node for it.
+UNREACHABLE: tuple[type[Exception], ...] = (
+    redis_errors.ConnectionError,
+    redis_errors.TimeoutError,
+    redis_errors.ClusterDownError,
+    redis_errors.SlotNotCoveredError,
+    redis_errors.TryAgainError,
+)
+
+
+def cluster_client(url: str) -> RedisCluster:
+    """A Redis Cluster client from the URL of any node. The same no-blind-retry rule: a
+    command whose node is lost fails (the client re-reads the topology before the next one);
+    MOVED and ASK redirects are followed, as the command did not run where it was refused."""
+    # redis-py's cluster client caps each node at 100 connections and then fails a command
+    # at once (MaxConnectionsError, a ConnectionError: it reads as an outage); the client of
+    # one Redis has no such cap, and neither does this one.
+    return RedisCluster.from_url(url, socket_timeout=5.0, max_connections=2**31, **options())
+
+
+# On a Redis Cluster, what every order would otherwise share (the job queues, the outbox's
+# index of orders that owe) is spread over this many keys, each under a hash tag of its own,
+# so that it lands on every shard rather than on one hot slot.
+CLUSTER_BUCKETS = 16
+
+
+def buckets(redis: aioredis.Redis | RedisCluster) -> int:
+    """How many buckets a shared key is spread over on this client's Redis."""
+    return CLUSTER_BUCKETS if isinstance(redis, RedisCluster) else 1
+
+
+def publishing(script: str, redis: aioredis.Redis | RedisCluster) -> str:
+    """A Lua script that publishes, as the client's Redis needs it: on a cluster the frame
+    goes out with SPUBLISH, on the shard owning the order (the channel carries the order's
+    hash tag, so it shares the slot of the keys the script touches)."""
+    return script.replace("'PUBLISH'", "'SPUBLISH'") if isinstance(redis, RedisCluster) else script
+
+
+class SharedClusterClient(SharedClient):
+    """SharedClient on a Redis Cluster: the parts run their commands and scripts through it,
+    each routed to the primary owning the keys' slot."""
+
+    def __init__(self, url: str) -> None:
+        self.redis = cluster_client(url)
+
+    async def start(self) -> None:
+        """Reads the slot map before the parts use the client: redis-py's lazy first read,
+        raced by many first commands at once, fails some of them with ConnectionError. A
+        cluster that is not reachable yet is read on first use instead (the node starts and
+        answers 503 until then, as with one Redis)."""
+        try:
+            await self.redis.initialize()
+        except (*UNREACHABLE, RedisClusterException) as exc:
+            log.warning("redis cluster not reachable at start (%s); will connect on first use", type(exc).__name__)

@@ -120,8 +120,15 @@ class Services:
 
             if broker is not None:
                 raise ValueError("a broker is given only in embedded mode; Redis mode builds its own")
-            shared = SharedClient(settings.gateway.redis_url, capacity, refusals)
-            broker = RedisBroker(settings.gateway.redis_url, shared.redis)
+            if settings.gateway.redis_cluster:
+                from gateway.broker.cluster import RedisClusterBroker
+                from gateway.redis_connection import SharedClusterClient
+
+                shared = SharedClusterClient(settings.gateway.redis_url)
+                broker = RedisClusterBroker(settings.gateway.redis_url, shared.redis)
+            else:
+                shared = SharedClient(settings.gateway.redis_url, capacity, refusals)
+                broker = RedisBroker(settings.gateway.redis_url, shared.redis)
             channels = OrderChannels(broker)
             # Every record write is announced, so hubs may keep copies (one read per change,
             # not one per chat message).
@@ -129,7 +136,7 @@ class Services:
             chat_log = RedisChatLog(shared.redis)
             media = RedisMediaStore(shared.redis)
             presence = RedisPresence(shared.redis)
-            jobs = jobs or RedisJobQueue(shared.redis)
+            jobs = jobs or RedisJobQueue(shared.redis)  # on a cluster, spread over buckets
             outbox = RedisOutbox(shared.redis)
             connections = (shared,)
         sms = sms or _transport(settings)

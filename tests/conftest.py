@@ -2,6 +2,7 @@
 
 pytest_plugins = [
     "support.redis_server",
+    "support.redis_cluster",
     "support.app_server",
     "support.callback_receiver",
     "support.fake_twilio",

@@ -6,8 +6,6 @@ import asyncio
 import logging
 import math
 from collections import defaultdict, deque
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
 import redis.asyncio as aioredis
 from redis import exceptions as redis_errors
@@ -15,24 +13,15 @@ from redis.asyncio.connection import AbstractConnection
 
 from gateway import redis_connection
 from gateway.backoff import backoff
-from gateway.broker.base import RESUBSCRIBED, BrokerUnavailable, Resubscribed
+from gateway.broker.base import BrokerUnavailable
+from gateway.broker.fanout import FanOut, Subscribers
 
 log = logging.getLogger("gateway.broker")
 
 _LOST = (redis_errors.ConnectionError, redis_errors.TimeoutError, OSError)
 
 
-class _Channel:
-    """The local subscribers of one channel, and whether Redis confirmed the subscription."""
-
-    __slots__ = ("queues", "ready")
-
-    def __init__(self, ready: asyncio.Future[None]) -> None:
-        self.queues: set[asyncio.Queue[bytes | Resubscribed]] = set()
-        self.ready = ready
-
-
-class RedisBroker:
+class RedisBroker(FanOut[Subscribers]):
     """The broker of scale-out mode: a publish on any node reaches the subscribers on all.
 
     One pub/sub connection carries every channel this node listens to; a channel is
@@ -54,14 +43,13 @@ class RedisBroker:
         backoff_base: float = 0.05,
         backoff_cap: float = 2.0,
     ) -> None:
+        super().__init__(confirm_timeout)
         self._client = redis  # publishes; shared with the node's other Redis parts, which close it
         self._listen_pool = aioredis.ConnectionPool.from_url(
             url, socket_keepalive=True, **redis_connection.options()
         )
-        self._confirm_timeout = confirm_timeout
         self._backoff_base = backoff_base
         self._backoff_cap = backoff_cap
-        self._channels: dict[str, _Channel] = {}
         # Redis confirms (un)subscribes in the order they were sent: one FIFO per channel.
         # None in `_subscribing` marks a re-subscription after an outage.
         self._subscribing: dict[str, deque[asyncio.Future[None] | None]] = defaultdict(deque)
@@ -99,28 +87,14 @@ class RedisBroker:
                 f"expected Redis to take a publish, got {type(exc).__name__}: {exc}"
             ) from exc
 
-    @asynccontextmanager
-    async def subscribe(self, channel: str) -> AsyncIterator[AsyncIterator[bytes | Resubscribed]]:
-        queue: asyncio.Queue[bytes | Resubscribed] = asyncio.Queue()
-        entry = self._channels.get(channel)
-        if entry is None:
-            entry = self._channels[channel] = _Channel(asyncio.get_running_loop().create_future())
-            await self._send_subscribe(channel, entry.ready)
-        entry.queues.add(queue)
-        try:
-            try:
-                await asyncio.wait_for(asyncio.shield(entry.ready), self._confirm_timeout)
-            except TimeoutError:
-                raise BrokerUnavailable(
-                    f"expected Redis to confirm SUBSCRIBE within {self._confirm_timeout}s, "
-                    "got no answer"
-                ) from None
-            yield _drain(queue)
-        finally:
-            entry.queues.discard(queue)
-            if not entry.queues and self._channels.get(channel) is entry:
-                del self._channels[channel]
-                await self._unsubscribe(channel)
+    def _entry(self) -> Subscribers:
+        return Subscribers()
+
+    async def _open(self, channel: str, entry: Subscribers) -> None:
+        await self._send_subscribe(channel, entry.ready)
+
+    async def _close(self, channel: str, entry: Subscribers) -> None:
+        await self._unsubscribe(channel)
 
     # the connection ------------------------------------------------------------------------
 
@@ -206,8 +180,7 @@ class RedisBroker:
         if kind == b"message":
             entry = self._channels.get(channel)
             if entry is not None:
-                for queue in entry.queues:
-                    queue.put_nowait(reply[2])
+                entry.deliver(reply[2])
         elif kind == b"subscribe":
             pending = self._subscribing.get(channel)
             if not pending:
@@ -217,8 +190,7 @@ class RedisBroker:
                 if not ready.done():
                     ready.set_result(None)
             elif (entry := self._channels.get(channel)) is not None:
-                for queue in entry.queues:
-                    queue.put_nowait(RESUBSCRIBED)  # re-subscribed after an outage: catch up
+                entry.resubscribed()  # re-subscribed after an outage: catch up
         elif kind == b"unsubscribe":
             pending = self._unsubscribing.get(channel)
             if pending:
@@ -226,7 +198,3 @@ class RedisBroker:
                 if not done.done():
                     done.set_result(None)
 
-
-async def _drain(queue: asyncio.Queue[bytes | Resubscribed]) -> AsyncIterator[bytes | Resubscribed]:
-    while True:
-        yield await queue.get()

@@ -7,15 +7,16 @@ import time
 import msgspec
 import redis.asyncio as aioredis
 from redis import exceptions as redis_errors
+from redis.asyncio.cluster import RedisCluster
 
-from gateway import channels
+from gateway import channels, redis_connection
 from gateway.chatlog.base import Answered, Owes, proposal_answer
 from gateway.jobs.debts import TEXT, message_text_parts
 from gateway.jobs.outbox import GRACE
 from gateway.policy.receipts import SMSState, predecessors
-from gateway.redis_connection import unreachable_as
+from gateway.redis_connection import publishing, unreachable_as
 from gateway.store.base import OrderNotFound, StoreUnavailable
-from gateway.store.keys import OrderKeys, outbox_index
+from gateway.store.keys import OrderKeys, bucket, outbox_index
 from gateway.store.records import ChatMessage
 
 # One round trip per chat message: the idempotency check, the next seq (the history list's
@@ -120,11 +121,12 @@ class RedisChatLog:
     script (`_APPEND`), so is moving a text's state (`_ADVANCE`). Both publish their frame
     from the script, on the order's channel, in the step that stores it."""
 
-    def __init__(self, redis: aioredis.Redis) -> None:
+    def __init__(self, redis: aioredis.Redis | RedisCluster) -> None:
         self._redis = redis
-        self._append = redis.register_script(_APPEND)
-        self._advance = redis.register_script(_ADVANCE)
-        self._answer = redis.register_script(_ANSWER)
+        self._buckets = redis_connection.buckets(redis)
+        self._append = redis.register_script(publishing(_APPEND, redis))
+        self._advance = redis.register_script(publishing(_ADVANCE, redis))
+        self._answer = redis.register_script(publishing(_ANSWER, redis))
 
     @_reachable
     async def append(
@@ -155,16 +157,25 @@ class RedisChatLog:
     async def _run_append(self, order_id: str, owes_text: bool, keys: list[str], args: list) -> object:
         """One round trip: the order marked in the outbox index (when its message owes a
         text; ahead of the script on the same connection, so a debt is never unmarked),
-        then the script by its sha (loaded once more should Redis have forgotten it)."""
+        then the script by its sha (loaded once more should Redis have forgotten it).
+
+        On a cluster the index and the order live on different shards, and a cluster
+        pipeline takes no scripts: the mark goes first and is answered before the script runs
+        (a round trip more, only for a message that owes a text)."""
+        index = outbox_index(bucket(order_id, self._buckets))
+        if isinstance(self._redis, RedisCluster):
+            if owes_text:
+                await self._redis.zadd(index, {order_id: time.time() + GRACE})
+            return await self._append(keys=keys, args=args)
         for _ in range(2):
             async with self._redis.pipeline(transaction=False) as pipe:
                 if owes_text:
-                    pipe.zadd(outbox_index(), {order_id: time.time() + GRACE})
+                    pipe.zadd(index, {order_id: time.time() + GRACE})
                 pipe.evalsha(self._append.sha, len(keys), *keys, *args)
                 results = await pipe.execute(raise_on_error=False)
             found = results[-1]
             if isinstance(found, redis_errors.NoScriptError):
-                await self._redis.script_load(_APPEND)
+                await self._redis.script_load(self._append.script)
                 continue
             for result in results:
                 if isinstance(result, Exception):

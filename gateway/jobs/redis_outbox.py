@@ -1,17 +1,23 @@
 """RedisOutbox: the outbox of scale-out mode (see gateway/jobs/outbox.py). Each order's debts
 are a hash under its hash tag (OrderKeys.owed), written by the chat log's and the order
-store's own atomic steps; the orders that may owe something are a sorted set."""
+store's own atomic steps; the orders that may owe something are a sorted set (on a cluster,
+one per bucket: an order's bucket is a hash of its id, so the index is on every shard)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-import redis.asyncio as aioredis
+import asyncio
 
+import redis.asyncio as aioredis
+from redis.asyncio.cluster import RedisCluster
+
+from gateway import redis_connection
+from gateway.jobs.buckets import by_bucket, earliest_due
 from gateway.jobs.debts import Debt, entry_debt
 from gateway.jobs.redis import QueueUnavailable
 from gateway.redis_connection import unreachable_as
-from gateway.store.keys import OrderKeys, outbox_index
+from gateway.store.keys import OrderKeys, bucket, outbox_index
 
 # Takes up to ARGV[3] orders marked by ARGV[1] and leases each until ARGV[2] (re-scoring it).
 _DUE = """
@@ -30,8 +36,9 @@ _reachable = unreachable_as(QueueUnavailable)
 
 
 class RedisOutbox:
-    def __init__(self, redis: aioredis.Redis) -> None:
+    def __init__(self, redis: aioredis.Redis | RedisCluster) -> None:
         self._redis = redis
+        self._buckets = redis_connection.buckets(redis)
         self._due = redis.register_script(_DUE)
         self._forget = redis.register_script(_FORGET)
 
@@ -48,13 +55,23 @@ class RedisOutbox:
     @_reachable
     async def due(self, now: float, lease: float, limit: int) -> list[tuple[str, float]]:
         until = now + lease
-        ids = await self._due(keys=[outbox_index()], args=[repr(now), repr(until), limit])
-        return [(raw.decode(), until) for raw in ids]
+        if self._buckets == 1:
+            ids = await self._due(keys=[outbox_index()], args=[repr(now), repr(until), limit])
+            return [(raw.decode(), until) for raw in ids]
+        earliest = await earliest_due(self._redis, [outbox_index(n) for n in range(self._buckets)], now, limit)
+        leased = await asyncio.gather(*(
+            self._due(keys=[outbox_index(n)], args=[repr(now), repr(until), len(ids)])
+            for n, ids in by_bucket(earliest).items()
+        ))
+        return [(raw.decode(), until) for ids in leased for raw in ids]
 
     @_reachable
     async def forget(self, order_id: str, score: float) -> None:
-        await self._forget(keys=[outbox_index()], args=[order_id, repr(score)])
+        await self._forget(keys=[self._index(order_id)], args=[order_id, repr(score)])
 
     @_reachable
     async def mark(self, order_id: str, at: float) -> None:
-        await self._redis.zadd(outbox_index(), {order_id: at})
+        await self._redis.zadd(self._index(order_id), {order_id: at})
+
+    def _index(self, order_id: str) -> str:
+        return outbox_index(bucket(order_id, self._buckets))

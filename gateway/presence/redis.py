@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import redis.asyncio as aioredis
+from redis.asyncio.cluster import RedisCluster
 
 from gateway.presence.base import LEASE
 from gateway.redis_connection import unreachable_as
@@ -53,7 +56,7 @@ _reachable = unreachable_as(StoreUnavailable)
 
 
 class RedisPresence:
-    def __init__(self, redis: aioredis.Redis, lease: float = LEASE) -> None:
+    def __init__(self, redis: aioredis.Redis | RedisCluster, lease: float = LEASE) -> None:
         self._redis = redis
         self._lease_ms = int(lease * 1000)
         self._mark = redis.register_script(_MARK)
@@ -79,6 +82,13 @@ class RedisPresence:
         for order_id, socket_id in sockets:
             by_order.setdefault(order_id, []).append(socket_id)
         if not by_order:
+            return
+        if isinstance(self._redis, RedisCluster):
+            # A cluster pipeline takes no scripts: one script per order, at once, each on its slot.
+            await asyncio.gather(*(
+                self._refresh(keys=[OrderKeys(order_id).presence], args=[self._lease_ms, *socket_ids])
+                for order_id, socket_ids in by_order.items()
+            ))
             return
         async with self._redis.pipeline(transaction=False) as pipe:
             for order_id, socket_ids in by_order.items():

@@ -3,6 +3,8 @@ one Redis Cluster slot and a script may touch all of it."""
 
 from __future__ import annotations
 
+import zlib
+
 
 def order_tag(order_id: str) -> str:
     """The hash tag every key and the channel of one order share (one Redis Cluster slot)."""
@@ -43,8 +45,15 @@ def phone_blocks(phone: str) -> str:
     return f"phone:{phone}:blocks"  # set: "keyword" and/or "sender:<number>"
 
 
-def outbox_index() -> str:
-    return "{outbox}:orders"  # sorted set: order id scored by when to look at its outbox
+def outbox_index(bucket: int | None = None) -> str:
+    """Sorted set: order id scored by when to look at its outbox; on a cluster, one per bucket."""
+    return "{outbox}:orders" if bucket is None else f"{{outbox:{bucket}}}:orders"
+
+
+def bucket(key: str, buckets: int) -> int | None:
+    """The bucket of a shared key that `key` (an order or job id) goes to: None when there is
+    one (a single Redis keeps the key names it always had)."""
+    return None if buckets == 1 else zlib.crc32(key.encode()) % buckets
 
 
 def seen(key: str) -> str:

@@ -12,11 +12,12 @@ from redis import exceptions as redis_errors
 
 from gateway.jobs.debts import entry_value
 from gateway.jobs.outbox import GRACE
+from gateway import redis_connection
 from gateway.redis_connection import unreachable_as
 from gateway.sms.base import StatusReport
 from gateway.store import keys as k
 from gateway.store.base import OrderNotFound, Owing, StoreUnavailable
-from gateway.store.keys import OrderKeys, outbox_index
+from gateway.store.keys import OrderKeys, bucket, outbox_index
 from gateway.store.records import Block, OrderRecord, TextRef
 
 T = TypeVar("T")
@@ -73,6 +74,7 @@ class RedisOrderStore:
 
     def __init__(self, redis: aioredis.Redis) -> None:
         self._redis = redis
+        self._buckets = redis_connection.buckets(redis)
         self._drop_route = self._redis.register_script(_DROP_ROUTE)
         self._expire = self._redis.register_script(_EXPIRE)
         self._link = self._redis.register_script(_LINK)
@@ -87,7 +89,7 @@ class RedisOrderStore:
     async def ping(self) -> bool:
         try:
             return bool(await self._redis.ping())
-        except (redis_errors.RedisError, OSError):
+        except (redis_errors.RedisError, redis_errors.RedisClusterException, OSError):
             return False
 
     # orders
@@ -129,7 +131,10 @@ class RedisOrderStore:
                         return result
                     owed = owing(result) if owing is not None else Owing()
                     if owed.debts:  # marked first, so an order that owes is always found
-                        await pipe.zadd(outbox_index(), {order_id: time.time() + GRACE})
+                        # Through the client, not the watching pipeline: on a cluster the
+                        # index is on another slot than the order's transaction.
+                        index = outbox_index(bucket(order_id, self._buckets))
+                        await self._redis.zadd(index, {order_id: time.time() + GRACE})
                     pipe.multi()
                     pipe.set(key, _encode(record), keepttl=True)  # an expiring order stays so
                     for debt in owed.debts:

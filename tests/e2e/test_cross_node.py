@@ -1,4 +1,5 @@
-"""Two gateway nodes on one Redis: any node serves any socket, and chat crosses between them."""
+"""Two gateway nodes on one Redis or one Redis Cluster: any node serves any socket, and chat
+crosses between them."""
 
 from __future__ import annotations
 
@@ -14,8 +15,8 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
-async def nodes(redis_url: str) -> AsyncIterator[tuple[RunningGateway, RunningGateway]]:
-    config = base_config(gateway={"redis_url": redis_url})
+async def nodes(redis_gateway: dict) -> AsyncIterator[tuple[RunningGateway, RunningGateway]]:
+    config = base_config(gateway=redis_gateway)
     async with running_gateway(config) as node_a, running_gateway(config) as node_b:
         yield node_a, node_b
 

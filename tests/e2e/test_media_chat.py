@@ -139,8 +139,8 @@ async def test_mms_through_twilio_carries_one_media_url_per_photo_and_gets_recei
             assert (await gateway.http.get(url)).status_code == 200
 
 
-async def test_a_photo_sent_on_one_node_reaches_and_is_served_on_another(redis_url: str) -> None:
-    config = base_config(gateway={"redis_url": redis_url})
+async def test_a_photo_sent_on_one_node_reaches_and_is_served_on_another(redis_gateway: dict) -> None:
+    config = base_config(gateway=redis_gateway)  # one Redis, and a Redis Cluster
     async with running_gateway(config) as node_a, running_gateway(config) as node_b:
         order_id = f"o-{uuid.uuid4().hex[:12]}"
         view = await node_a.picking_order(order_id)

@@ -176,8 +176,8 @@ async def test_status_texts_are_never_held():
         assert "ready" in staged.body
 
 
-async def test_a_page_on_one_node_holds_a_message_sent_on_another(redis_url):
-    raw = config(LONG_WINDOW, redis_url=redis_url)
+async def test_a_page_on_one_node_holds_a_message_sent_on_another(redis_gateway):
+    raw = config(LONG_WINDOW, **redis_gateway)  # one Redis, and a Redis Cluster
     async with running_gateway(raw) as node_a, running_gateway(raw) as node_b:
         view = await node_a.picking_order("p-two-nodes", sms_opt_in=True)
         shopper = await node_a.connect("shopper", await node_a.shopper_token(), max_queue=None)

@@ -21,8 +21,8 @@ ROUNDS = 6
 
 
 @pytest.fixture
-async def nodes(redis_url: str, fake_twilio: FakeTwilio):
-    config = base_config(gateway={"redis_url": redis_url}, sms=fake_twilio.sms_config())
+async def nodes(redis_gateway: dict, fake_twilio: FakeTwilio):
+    config = base_config(gateway=redis_gateway, sms=fake_twilio.sms_config())  # one Redis, and a Redis Cluster
     async with running_gateway(config) as node_a, running_gateway(config) as node_b:
         yield node_a, node_b
 

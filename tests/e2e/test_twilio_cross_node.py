@@ -1,4 +1,4 @@
-"""Twilio with two nodes on one Redis: a webhook may land on any node, and what it carries
+"""Twilio with two nodes on one Redis (or one Redis Cluster): a webhook may land on any node, and what it carries
 reaches the shopper wherever the shopper's socket is."""
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ SEND_TIMEOUT = 10.0
 
 
 @pytest.fixture
-async def nodes(redis_url: str, fake_twilio: FakeTwilio):
+async def nodes(redis_gateway: dict, fake_twilio: FakeTwilio):
     config = base_config(
-        gateway={"redis_url": redis_url},
+        gateway=redis_gateway,
         sms=fake_twilio.sms_config(),
     )
     async with running_gateway(config) as node_a, running_gateway(config) as node_b:
@@ -68,9 +68,9 @@ async def test_a_customer_text_on_one_node_reaches_the_shopper_on_the_other(node
     assert [m["text"] for m in transcript.json()["messages"]] == ["Almond is fine, thanks!"]
 
 
-async def test_a_text_accepted_by_a_node_that_stops_is_sent_by_another(redis_url, fake_twilio):
+async def test_a_text_accepted_by_a_node_that_stops_is_sent_by_another(redis_gateway, fake_twilio):
     config = base_config(
-        gateway={"redis_url": redis_url},
+        gateway=redis_gateway,
         sms=fake_twilio.sms_config(),
     )
     order_id = f"o-{secrets.token_hex(6)}"

@@ -13,6 +13,8 @@ from gateway import redis_connection
 from gateway.jobs.base import Job, JobQueue
 from gateway.jobs.memory import MemoryJobQueue
 from gateway.jobs.redis import QueueUnavailable, RedisJobQueue
+from gateway.redis_connection import CLUSTER_BUCKETS
+from support.redis_cluster import RedisCluster, started_cluster_client
 from support.redis_server import RedisServer
 
 pytestmark = pytest.mark.integration
@@ -20,17 +22,21 @@ pytestmark = pytest.mark.integration
 NOW = 1_700_000_000.0
 
 
-@pytest.fixture(params=["memory", "redis"])
+@pytest.fixture(params=["memory", "redis", "cluster"])
 async def queue(request: pytest.FixtureRequest) -> AsyncIterator[JobQueue]:
+    client = None
     if request.param == "memory":
         queue: JobQueue = MemoryJobQueue()
-    else:
+    elif request.param == "redis":
         client = redis_connection.client(request.getfixturevalue("redis_url"))
         queue = RedisJobQueue(client, prefix=f"jobs-{uuid.uuid4().hex}")
+    else:
+        client = await started_cluster_client(request.getfixturevalue("redis_cluster_url"))
+        queue = RedisJobQueue(client, prefix=f"jobs-{uuid.uuid4().hex}", buckets=CLUSTER_BUCKETS)
     await queue.start()
     yield queue
     await queue.close()
-    if request.param == "redis":
+    if client is not None:
         await client.aclose()
 
 
@@ -107,5 +113,32 @@ async def test_redis_queue_keeps_jobs_across_a_restart_and_reports_outages(
         assert isinstance(raised.value, ConnectionError)
         await restartable_redis.astart()
         assert await queue.claim("text", NOW, lease=60, limit=10) == [kept]
+    finally:
+        await client.aclose()
+
+
+async def test_cluster_queue_spreads_jobs_over_every_shard(redis_cluster: RedisCluster) -> None:
+    client = await started_cluster_client(redis_cluster.url)
+    # A fixed prefix, so the buckets' slots (and the shards they fall on) are the same each run.
+    prefix = "jobs-spread"
+    queue = RedisJobQueue(client, prefix=prefix, buckets=CLUSTER_BUCKETS)
+    try:
+        jobs = [job() for _ in range(64)]
+        for each in jobs:
+            await queue.put(each, due_at=NOW)
+        per_shard = {}
+        for node in redis_cluster.primaries():
+            with node.client() as direct:
+                per_shard[node.port] = sum(
+                    direct.hlen(key) for key in direct.scan_iter(match=f"{{{prefix}:text:*}}:jobs")
+                )
+        assert sum(per_shard.values()) == 64
+        assert all(count > 0 for count in per_shard.values()), per_shard
+        claimed = await queue.claim("text", NOW, lease=60, limit=100)
+        assert sorted(each.id for each in claimed) == sorted(each.id for each in jobs)
+        assert await queue.claim("text", NOW, lease=60, limit=100) == []  # all leased
+        assert await queue.depth("text") == 64  # counted over every bucket
+        for each in claimed:
+            await queue.done(each)
     finally:
         await client.aclose()

@@ -21,6 +21,7 @@ from gateway.store.memory import MemoryOrderStore
 from gateway.store.records import OrderRecord
 from gateway.store.redis import RedisOrderStore
 from support.clocks import FakeClock
+from support.redis_cluster import started_cluster_client
 pytestmark = pytest.mark.integration
 @dataclass
 class Backend:
@@ -31,7 +32,7 @@ class Backend:
     redis: aioredis.Redis | None
 
 
-@pytest.fixture(params=["memory", "redis"])
+@pytest.fixture(params=["memory", "redis", "cluster"])
 async def backend(request: pytest.FixtureRequest) -> AsyncIterator[Backend]:
     if request.param == "memory":
         clock = FakeClock()
@@ -39,8 +40,12 @@ async def backend(request: pytest.FixtureRequest) -> AsyncIterator[Backend]:
         media = MemoryMediaStore(orders)
         yield Backend(orders=orders, media=media, other_media=media, clock=clock, redis=None)
         return
-    url = request.getfixturevalue("redis_url")
-    node, other_node, probe = redis_client(url), redis_client(url), aioredis.Redis.from_url(url)
+    if request.param == "cluster":
+        url = request.getfixturevalue("redis_cluster_url")
+        node, other_node, probe = [await started_cluster_client(url) for _ in range(3)]
+    else:
+        url = request.getfixturevalue("redis_url")
+        node, other_node, probe = redis_client(url), redis_client(url), aioredis.Redis.from_url(url)
     yield Backend(
         orders=RedisOrderStore(node), media=RedisMediaStore(node), other_media=RedisMediaStore(other_node),
         clock=None, redis=probe,

@@ -20,6 +20,8 @@ from gateway.store.memory import MemoryOrderStore
 from gateway.store.records import OrderRecord
 from gateway.store.redis import RedisOrderStore
 
+from support.redis_cluster import started_cluster_client
+
 pytestmark = pytest.mark.integration
 
 TIMEOUT = 5.0
@@ -61,7 +63,7 @@ async def until(condition: Callable[[], object]) -> None:
     await asyncio.wait_for(poll(), TIMEOUT)
 
 
-@pytest.fixture(params=["memory", "redis"])
+@pytest.fixture(params=["memory", "redis", "cluster"])
 async def backend(request: pytest.FixtureRequest) -> AsyncIterator[Backend]:
     if request.param == "memory":
         clock = FakeClock()
@@ -69,8 +71,12 @@ async def backend(request: pytest.FixtureRequest) -> AsyncIterator[Backend]:
         presence = MemoryPresence(orders, clock)
         yield Backend(presence, presence, MemoryPresence(orders, clock, lease=SHORT_LEASE), orders, clock)
         return
-    url = request.getfixturevalue("redis_url")
-    a, b = redis_client(url), redis_client(url)
+    if request.param == "cluster":
+        url = request.getfixturevalue("redis_cluster_url")
+        a, b = await started_cluster_client(url), await started_cluster_client(url)
+    else:
+        url = request.getfixturevalue("redis_url")
+        a, b = redis_client(url), redis_client(url)
     yield Backend(RedisPresence(a), RedisPresence(b), RedisPresence(a, lease=SHORT_LEASE), RedisOrderStore(a), None)
     for connection in (a, b):
         await connection.aclose()

@@ -14,6 +14,7 @@ import redis.asyncio as aioredis
 
 from gateway import messages
 from gateway.broker.base import Broker
+from gateway.broker.cluster import RedisClusterBroker
 from gateway.broker.memory import MemoryBroker
 from gateway.broker.redis import RedisBroker
 from gateway.channels import OrderChannels, order_channel
@@ -30,6 +31,7 @@ from gateway.store.memory import MemoryOrderStore
 from gateway.store.records import Block, ChatMessage, OrderRecord, TextRef
 from gateway.store.redis import RedisOrderStore
 from support.clocks import FakeClock
+from support.redis_cluster import started_cluster_client
 from support.redis_server import RedisServer
 
 pytestmark = pytest.mark.integration
@@ -56,7 +58,7 @@ class Backend:
             self.clock.now += seconds
 
 
-@pytest.fixture(params=["memory", "redis"])
+@pytest.fixture(params=["memory", "redis", "cluster"])
 async def backend(request: pytest.FixtureRequest) -> AsyncIterator[Backend]:
     if request.param == "memory":
         broker, clock = MemoryBroker(), FakeClock()
@@ -64,9 +66,14 @@ async def backend(request: pytest.FixtureRequest) -> AsyncIterator[Backend]:
         log = MemoryChatLog(store, OrderChannels(broker))
         yield Backend(store=store, log=log, other=store, other_log=log, broker=broker, clock=clock, redis=None)
         return
-    url = request.getfixturevalue("redis_url")
-    node, other_node, client = redis_client(url), redis_client(url), aioredis.Redis.from_url(url)
-    broker = RedisBroker(url, node)
+    if request.param == "cluster":
+        url = request.getfixturevalue("redis_cluster_url")
+        node, other_node, client = [await started_cluster_client(url) for _ in range(3)]
+        broker: Broker = RedisClusterBroker(url, node)
+    else:
+        url = request.getfixturevalue("redis_url")
+        node, other_node, client = redis_client(url), redis_client(url), aioredis.Redis.from_url(url)
+        broker = RedisBroker(url, node)
     await broker.start()
     yield Backend(
         store=RedisOrderStore(node), log=RedisChatLog(node), other=RedisOrderStore(other_node),
@@ -358,3 +365,19 @@ async def test_redis_outage_raises_store_unavailable_and_acked_messages_survive(
         assert await log.append(order.id, draft("before", "c1")) == (acked, False)
     finally:
         await connection.aclose()
+
+
+
+async def test_a_burst_on_one_cluster_client_is_not_an_outage(redis_cluster_url: str) -> None:
+    """Hundreds of chat messages at once through one node's cluster client all land:
+    redis-py's cluster client would fail past 100 connections to a node (MaxConnectionsError,
+    which reads as 'unavailable')."""
+    client = await started_cluster_client(redis_cluster_url)
+    try:
+        store, log = RedisOrderStore(client), RedisChatLog(client)
+        order = new_order()
+        await store.create_order(order)
+        results = await asyncio.gather(*(log.append(order.id, draft(f"m{i}")) for i in range(300)))
+        assert sorted(message.seq for message, _ in results) == list(range(1, 301))
+    finally:
+        await client.aclose()

@@ -58,8 +58,13 @@ class RedisServer:
         command = [
             executable, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.directory),
             "--save", "", "--appendonly", "yes" if self._appendonly else "no", "--appendfsync", self._fsync, "--logfile", "",
+            *self.extra_arguments(),
         ]
         self._process.start(command, READY, START_TIMEOUT)
+
+    def extra_arguments(self) -> list[str]:
+        """More redis-server arguments, for a kind of server (a cluster node) that needs them."""
+        return []
 
     def stop(self) -> None:
         """Stops the server (SIGTERM: with appendonly, what it acknowledged is on disk)."""
