@@ -29,6 +29,11 @@ class Metrics:
             "gateway_http_request_seconds", "HTTP requests by route template (webhooks included)",
             ["route", "method"], buckets=LATENCY_BUCKETS, registry=self.registry,
         )
+        self.send_seconds = Histogram(
+            "gateway_send_seconds",
+            "Chat frames (send, propose, answer) from the socket reading them to stored, published and acked",
+            ["type"], buckets=LATENCY_BUCKETS, registry=self.registry,
+        )
         self.provider_seconds = Histogram(
             "gateway_sms_provider_seconds", "Calls to the SMS provider's API, by outcome",
             ["outcome"], buckets=LATENCY_BUCKETS, registry=self.registry,

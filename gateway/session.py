@@ -41,6 +41,11 @@ STALL_GRACE = 2.0  # seconds a stalled socket's close may take before its connec
 # What the relay (the socket's only writer) takes from the outbox, in order.
 
 
+# Frames whose handling is timed, from the socket reading them to their message stored and
+# published on the order's channel (relayed to every node) and acked.
+_TIMED = {messages.Send: "send", messages.Propose: "propose", messages.Answer: "answer"}
+
+
 class _Direct(msgspec.Struct, frozen=True):
     """An encoded frame for this socket alone (a reply: ack, error, pong)."""
 
@@ -193,6 +198,8 @@ class Session:
             return None
         try:
             await self._handle(frame)
+            if (timed := _TIMED.get(type(frame))) is not None:
+                self.services.metrics.send_seconds.labels(timed).observe(self.services.monotonic() - at)
         except Overloaded as exc:  # Redis answers; this node is past what it can take
             self._busy(frame, exc)
         except (StoreUnavailable, BrokerUnavailable, ConnectionError):

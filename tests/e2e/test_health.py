@@ -43,6 +43,7 @@ async def test_metrics_are_prometheus_text_without_phone_numbers_or_message_text
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")
     text = response.text
+    assert sample(text, "gateway_send_seconds_count", type="send") == 1  # "Secret bananas", timed
     names = ("gateway_websocket_connections", "gateway_chat_messages", "gateway_texts", "gateway_http_responses")
     for name in names:
         assert f"# TYPE {name}" in text, f"expected metric {name}"
@@ -79,6 +80,7 @@ async def test_metrics_time_requests_by_route_template_and_provider_calls_by_out
     assert sample(text, count, route="/v1/orders", method="POST") == 2
     assert sample(text, count, route="/v1/orders/{order_id}/events", method="POST") == 2
     assert sample(text, "gateway_sms_provider_seconds_count", outcome="sent") == 1
+    assert sample(text, "gateway_send_seconds_count", type="send") is None  # no chat sent yet
     assert sample(text, "gateway_redis_up") == 1.0
     assert (sample(text, "process_resident_memory_bytes") or 0) > 0
 
