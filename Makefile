@@ -28,6 +28,7 @@ system-deps:
 clean:
 	rm -rf $(VENV) .pytest_cache
 
-## Chat throughput and latency, as ratios against a bare WebSocket relay measured in the same run.
+## What users feel: open-loop chat at fixed rates across two nodes beside the raw Redis pub/sub
+## floor (same run), idle sockets, inbound webhooks. BENCH="--quick" or BENCH="--rates 500,1000".
 bench: system-deps install
-	$(BIN)/python bench/chat.py
+	$(BIN)/python bench/run.py $(BENCH)

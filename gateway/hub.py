@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+import time
+from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 import msgspec
@@ -13,8 +13,14 @@ import msgspec
 from gateway.broker.base import Broker, Resubscribed
 from gateway.channels import order_channel
 from gateway.messages import ChannelHeader, decode_header
+from gateway.store.records import OrderRecord
 
 log = logging.getLogger("gateway.hub")
+
+# A note on an order's channel for the hubs alone (gateway.order_changes): the order's record
+# changed, so drop the copy. Status frames say so too.
+CHANGED = "changed"
+ORDER_MAX_AGE = 5.0  # seconds a copy is trusted without a note (in case a note was lost)
 
 
 class Sink(Protocol):
@@ -28,10 +34,19 @@ class Sink(Protocol):
 
 
 class _Room:
+    __slots__ = ("sinks", "live", "pump", "order", "order_at", "generation")
+
     def __init__(self) -> None:
         self.sinks: set[Sink] = set()
         self.live: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.pump: asyncio.Task[None] | None = None
+        self.order: OrderRecord | None = None  # this node's copy of the order's record
+        self.order_at = 0.0
+        self.generation = 0  # bumped whenever the copy is dropped
+
+    def forget_order(self) -> None:
+        self.order = None
+        self.generation += 1
 
 
 class Hub:
@@ -40,9 +55,13 @@ class Hub:
     hands every frame on it to those sockets. Frames published on this node come back
     through the broker like any other, so there is one delivery path."""
 
-    def __init__(self, broker: Broker) -> None:
+    def __init__(
+        self, broker: Broker, *, cache_orders: bool = False, monotonic: Callable[[], float] = time.monotonic
+    ) -> None:
         self._broker = broker
         self._rooms: dict[str, _Room] = {}
+        self._cache_orders = cache_orders  # only where every record write is announced
+        self._monotonic = monotonic
 
     @property
     def orders(self) -> int:
@@ -53,10 +72,10 @@ class Hub:
         """Socket-order attachments on this node (a leak check: 0 once every socket left)."""
         return sum(len(room.sinks) for room in self._rooms.values())
 
-    @asynccontextmanager
-    async def attach(self, order_id: str, sink: Sink) -> AsyncIterator[None]:
-        """Routes the order's frames to `sink` while inside; returns once the subscription is
-        live. Raises what the broker raises when it cannot subscribe."""
+    async def join(self, order_id: str, sink: Sink) -> None:
+        """Routes the order's frames to `sink` until `leave`; returns once the subscription is
+        live. Raises what the broker raises when it cannot subscribe (the sink is then not
+        joined). A plain call, not a context: a socket following an order costs one set entry."""
         room = self._rooms.get(order_id)
         if room is None:
             room = self._rooms[order_id] = _Room()
@@ -64,13 +83,41 @@ class Hub:
         room.sinks.add(sink)
         try:
             await asyncio.shield(room.live)
-            yield
-        finally:
-            room.sinks.discard(sink)
-            if not room.sinks and self._rooms.get(order_id) is room:
-                del self._rooms[order_id]
-                if room.pump is not None:
-                    room.pump.cancel()
+        except BaseException:
+            self._discard(order_id, room, sink)
+            raise
+
+    def leave(self, order_id: str, sink: Sink) -> None:
+        """Stops routing the order's frames to `sink`; the last sink to leave ends the
+        subscription."""
+        room = self._rooms.get(order_id)
+        if room is not None:
+            self._discard(order_id, room, sink)
+
+    def _discard(self, order_id: str, room: _Room, sink: Sink) -> None:
+        room.sinks.discard(sink)
+        if not room.sinks and self._rooms.get(order_id) is room:
+            del self._rooms[order_id]
+            if room.pump is not None:
+                room.pump.cancel()
+
+    async def order(
+        self, order_id: str, load: Callable[[str], Awaitable[OrderRecord | None]]
+    ) -> OrderRecord | None:
+        """The order's record: this node's copy while the order has a live subscription here
+        (every change to it is announced on that subscription), else `load`'s answer."""
+        room = self._rooms.get(order_id)
+        if not self._cache_orders or room is None or not room.live.done() or room.live.cancelled():
+            return await load(order_id)
+        now = self._monotonic()
+        if room.order is not None and now - room.order_at < ORDER_MAX_AGE:
+            return room.order
+        generation = room.generation
+        order = await load(order_id)
+        # Kept only if no change was announced while it was read: else it may be the old one.
+        if order is not None and room.generation == generation and self._rooms.get(order_id) is room:
+            room.order, room.order_at = order, now
+        return order
 
     async def _pump(self, order_id: str, room: _Room) -> None:
         try:
@@ -94,6 +141,7 @@ class Hub:
     @staticmethod
     def _fan_out(order_id: str, room: _Room, payload: bytes | Resubscribed) -> None:
         if isinstance(payload, Resubscribed):
+            room.forget_order()  # changes may have been announced meanwhile
             for sink in list(room.sinks):
                 sink.resync(order_id)
             return
@@ -102,5 +150,9 @@ class Hub:
         except msgspec.DecodeError:
             log.error("dropped an undecodable frame on an order channel")
             return
+        if header.type in (CHANGED, "status"):
+            room.forget_order()
+            if header.type == CHANGED:
+                return
         for sink in list(room.sinks):
             sink.deliver(header, payload)

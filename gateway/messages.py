@@ -164,6 +164,7 @@ class ErrorFrame(_Frame, tag="error"):
     code: ErrorCode
     message: str
     client_id: str | None = None
+    retry_after_ms: int | None = None  # with `overloaded`: when to send again
 
 
 class Pong(_Frame, tag="pong"):

@@ -66,6 +66,11 @@ class Metrics:
             "gateway_callbacks", "Retailer callback attempts by outcome (delivered, retried, exhausted)",
             ["outcome"], registry=self.registry,
         )
+        self.overloaded = Counter(
+            "gateway_overloaded",
+            "Work refused as overloaded: Redis commands past the pool's wait, sends past their socket's line",
+            registry=self.registry,
+        )
         self.frames = Counter(
             "gateway_ws_errors", "Error frames sent, by code", ["code"], registry=self.registry
         )

@@ -1,8 +1,10 @@
-"""How every Redis-backed part connects: one set of client options, and one way of turning
-"Redis cannot be reached" into the part's own unavailable error."""
+"""How every Redis-backed part connects: one set of client options, a pool that bounds the
+commands in flight (past it: Overloaded, not an outage), and one way of turning "Redis cannot
+be reached" into the part's own unavailable error."""
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 from collections.abc import Awaitable, Callable
@@ -14,6 +16,8 @@ from redis.exceptions import RedisClusterException
 from redis import exceptions as redis_errors
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
+
+from gateway.capacity import Capacity, Refusals
 
 log = logging.getLogger("gateway.redis")
 
@@ -31,12 +35,55 @@ def client(url: str) -> aioredis.Redis:
     return aioredis.Redis.from_url(url, socket_timeout=5.0, **options())
 
 
+class BoundedPool(aioredis.ConnectionPool):
+    """A connection pool that never holds more than `capacity.in_flight` commands at once.
+    A command past that waits its turn (first come, first served) for up to `capacity.wait`
+    seconds, then is refused with Overloaded: redis-py's own pool would raise
+    MaxConnectionsError at once, a ConnectionError that reads as an outage."""
+
+    def __init__(self, capacity: Capacity, refusals: Refusals, **kwargs: Any) -> None:
+        super().__init__(max_connections=capacity.in_flight, **kwargs)
+        self._capacity = capacity
+        self._refusals = refusals
+        self._slots = asyncio.Semaphore(capacity.in_flight)
+        self._admitted: set = set()  # connections holding a slot
+
+    async def get_connection(self, *args: Any, **kwargs: Any):
+        if self._slots.locked():
+            try:
+                await asyncio.wait_for(self._slots.acquire(), self._capacity.wait)
+            except TimeoutError:
+                why = f"{self._capacity.in_flight} Redis commands in flight for {self._capacity.wait:g} s"
+                raise self._refusals.refused(self._capacity, why) from None
+        else:
+            await self._slots.acquire()  # free: taken without yielding
+        try:
+            # On a failed connect, redis-py releases the connection itself (before it is
+            # admitted, so release() leaves the slot to us).
+            connection = await super().get_connection(*args, **kwargs)
+        except BaseException:
+            self._slots.release()
+            raise
+        self._admitted.add(connection)
+        return connection
+
+    async def release(self, connection) -> None:
+        try:
+            await super().release(connection)
+        finally:
+            if connection in self._admitted:
+                self._admitted.remove(connection)
+                self._slots.release()
+
+
 class SharedClient:
     """The one command client a node's Redis parts share (store, chat log, jobs, broker
-    publishes), as a part the app starts and closes after them."""
+    publishes), as a part the app starts and closes after them. Its pool bounds the node's
+    commands in flight (`BoundedPool`)."""
 
-    def __init__(self, url: str) -> None:
-        self.redis = client(url)
+    def __init__(self, url: str, capacity: Capacity, refusals: Refusals) -> None:
+        pool = BoundedPool.from_url(url, capacity=capacity, refusals=refusals, socket_timeout=5.0, **options())
+        self.redis = aioredis.Redis.from_pool(pool)
 
     async def start(self) -> None:
         pass
@@ -86,10 +133,14 @@ def cluster_client(url: str) -> RedisCluster:
     """A Redis Cluster client from the URL of any node. The same no-blind-retry rule: a
     command whose node is lost fails (the client re-reads the topology before the next one);
     MOVED and ASK redirects are followed, as the command did not run where it was refused."""
+    return RedisCluster.from_url(url, **cluster_options())
+
+
+def cluster_options() -> dict[str, Any]:
     # redis-py's cluster client caps each node at 100 connections and then fails a command
-    # at once (MaxConnectionsError, a ConnectionError: it reads as an outage); the client of
-    # one Redis has no such cap, and neither does this one.
-    return RedisCluster.from_url(url, socket_timeout=5.0, max_connections=2**31, **options())
+    # at once (MaxConnectionsError, a ConnectionError: it reads as an outage); the bound
+    # that matters is on the commands in flight (BoundedCluster), not on connections.
+    return {"socket_timeout": 5.0, "max_connections": 2**31, **options()}
 
 
 # On a Redis Cluster, what every order would otherwise share (the job queues, the outbox's
@@ -110,12 +161,42 @@ def publishing(script: str, redis: aioredis.Redis | RedisCluster) -> str:
     return script.replace("'PUBLISH'", "'SPUBLISH'") if isinstance(redis, RedisCluster) else script
 
 
+class BoundedCluster(RedisCluster):
+    """RedisCluster holding at most `capacity.in_flight` commands (scripts included) at once,
+    as BoundedPool does for one Redis: past that a command waits its turn for up to
+    `capacity.wait` seconds, then is refused with Overloaded. (A cluster client has a pool per
+    node, none of which it lets us replace, so the bound sits on the command itself.)"""
+
+    def __init__(self, *args: Any, capacity: Capacity, refusals: Refusals, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._capacity = capacity
+        self._refusals = refusals
+        self._slots = asyncio.Semaphore(capacity.in_flight)
+
+    async def execute_command(self, *args: Any, **kwargs: Any) -> Any:
+        if self._slots.locked():
+            try:
+                await asyncio.wait_for(self._slots.acquire(), self._capacity.wait)
+            except TimeoutError:
+                why = f"{self._capacity.in_flight} Redis commands in flight for {self._capacity.wait:g} s"
+                raise self._refusals.refused(self._capacity, why) from None
+        else:
+            await self._slots.acquire()  # free: taken without yielding
+        try:
+            return await super().execute_command(*args, **kwargs)
+        finally:
+            self._slots.release()
+
+
 class SharedClusterClient(SharedClient):
     """SharedClient on a Redis Cluster: the parts run their commands and scripts through it,
-    each routed to the primary owning the keys' slot."""
+    each routed to the primary owning the keys' slot, the node's commands in flight bounded
+    (BoundedCluster)."""
 
-    def __init__(self, url: str) -> None:
-        self.redis = cluster_client(url)
+    def __init__(self, url: str, capacity: Capacity, refusals: Refusals) -> None:
+        self.redis = BoundedCluster.from_url(
+            url, capacity=capacity, refusals=refusals, **cluster_options()
+        )
 
     async def start(self) -> None:
         """Reads the slot map before the parts use the client: redis-py's lazy first read,

@@ -11,6 +11,7 @@ from gateway import callbacks as callbacks_module
 from gateway import mms, texting
 from gateway.broker.base import Broker
 from gateway.callbacks import Callbacks
+from gateway.capacity import Capacity, Refusals
 from gateway.channels import OrderChannels
 from gateway.chat import Chat
 from gateway.chatlog.base import ChatLog
@@ -67,6 +68,8 @@ class Services:
     media_source: MediaSource  # where inbound MMS photos come from
     photos_in: InboundPhotos
     mms_worker: Worker
+    capacity: Capacity
+    refusals: Refusals  # work refused past capacity: counted, logged once per interval
     connections: tuple = ()  # shared clients (Redis), closed after the parts that use them
 
     @classmethod
@@ -79,10 +82,13 @@ class Services:
         broker: Broker | None = None,
         clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
+        capacity: Capacity = Capacity(),
     ) -> Services:
         """Builds each part from `settings` (tests may give the SMS transport, the job queue
-        and, in embedded mode, the broker: fakes that record or misbehave). Nothing connects
-        yet: that happens in `start`, inside the running loop."""
+        and, in embedded mode, the broker: fakes that record or misbehave; and a smaller
+        `capacity`). Nothing connects yet: that happens in `start`, inside the running loop."""
+        metrics = Metrics()
+        refusals = Refusals(metrics.overloaded)
         if settings.gateway.embedded:
             from gateway.broker.memory import MemoryBroker
             from gateway.chatlog.memory import MemoryChatLog
@@ -108,6 +114,7 @@ class Services:
             from gateway.jobs.redis_outbox import RedisOutbox
             from gateway.media.redis import RedisMediaStore
             from gateway.presence.redis import RedisPresence
+            from gateway.order_changes import OrderChanges
             from gateway.redis_connection import SharedClient
             from gateway.store.redis import RedisOrderStore
 
@@ -117,13 +124,15 @@ class Services:
                 from gateway.broker.cluster import RedisClusterBroker
                 from gateway.redis_connection import SharedClusterClient
 
-                shared = SharedClusterClient(settings.gateway.redis_url)
+                shared = SharedClusterClient(settings.gateway.redis_url, capacity, refusals)
                 broker = RedisClusterBroker(settings.gateway.redis_url, shared.redis)
             else:
-                shared = SharedClient(settings.gateway.redis_url)
+                shared = SharedClient(settings.gateway.redis_url, capacity, refusals)
                 broker = RedisBroker(settings.gateway.redis_url, shared.redis)
             channels = OrderChannels(broker)
-            store = RedisOrderStore(shared.redis)
+            # Every record write is announced, so hubs may keep copies (one read per change,
+            # not one per chat message).
+            store = OrderChanges(RedisOrderStore(shared.redis), broker)
             chat_log = RedisChatLog(shared.redis)
             media = RedisMediaStore(shared.redis)
             presence = RedisPresence(shared.redis)
@@ -131,7 +140,6 @@ class Services:
             outbox = RedisOutbox(shared.redis)
             connections = (shared,)
         sms = sms or _transport(settings)
-        metrics = Metrics()
         tokens = Tokens(settings.gateway.secret)
         media_links = MediaLinks(settings.gateway.secret, settings.gateway.public_base_url)
         texts_due, callbacks_due, mms_due = Doorbell(), Doorbell(), Doorbell()
@@ -143,7 +151,7 @@ class Services:
         callbacks = Callbacks(settings, jobs, metrics, clock=clock, on_put=callbacks_due.ring)
         orders = Orders(settings, store, channels, tokens, texter, drainer, metrics, callbacks=callbacks, clock=clock)
         chat = Chat(chat_log, texter, drainer, metrics, clock=clock)
-        hub = Hub(broker)
+        hub = Hub(broker, cache_orders=not settings.gateway.embedded, monotonic=monotonic)
         metrics.watch_hub(lambda: hub.orders, lambda: hub.attachments)
         photos = Photos(media, media_links)
         media_source = _media_source(settings, sms)
@@ -178,13 +186,16 @@ class Services:
             media_source=media_source,
             photos_in=photos_in,
             mms_worker=Worker(jobs, mms.KIND, photos_in.handle, mms_due, clock=clock, retried=metrics.job_retries),
+            capacity=capacity,
+            refusals=refusals,
             connections=connections,
         )
 
     def parts(self) -> tuple:
         """What the lifespan starts, in this order, and closes in reverse."""
         return (
-            *self.connections, self.broker, self.store, self.media, self.presence, self.jobs, self.sms, self.callbacks,
+            *self.connections, self.broker, self.store, self.media, self.presence, self.jobs,
+            self.sms, self.callbacks,
             self.media_source, self.text_worker, self.callback_worker, self.mms_worker, self.drainer,
         )
 

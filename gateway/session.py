@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from contextlib import AsyncExitStack
 from typing import TYPE_CHECKING
 
 import msgspec
@@ -14,6 +13,8 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from gateway import closecodes, messages
 from gateway.backoff import backoff
 from gateway.broker.base import BrokerUnavailable
+from gateway.capacity import Overloaded
+from gateway.lane import Lane
 from gateway.messages import ChannelHeader
 from gateway.policy.audience import hears
 from gateway.chatlog.base import Answered
@@ -31,6 +32,7 @@ log = logging.getLogger("gateway.sockets")
 
 MAX_JOINED = 50  # orders one socket may follow at once (a batched shop is a handful)
 OUTBOX = 1000  # frames queued for one socket before it counts as stalled
+INBOX = 1000  # frames read from one socket and not yet handled, past which it is told overloaded
 HISTORY = 5000  # messages a join replays at most
 RESYNC_ATTEMPTS = 6  # tries at catching up after an outage (0.1 s doubling: ~6 s in all)
 STALL_GRACE = 2.0  # seconds a stalled socket's close may take before its connection is cut
@@ -74,9 +76,18 @@ _Item = _Direct | _Joining | _Left | _Resync | _Published
 
 
 class Session:
-    """One socket. A reader handles client frames; a relay is the only writer, taking frames
-    from one queue (replies, and what the hub delivers) so each order's messages go out in seq
-    order, once: it drops a seq it already sent and fills a gap from the Store."""
+    """One socket. The reader reads and decodes client frames and queues them, stamped with
+    when they came (`inbox`); they are handled one after another, and a send that waited
+    longer than the node's `Capacity.wait` is answered `overloaded` without being tried. The
+    relay is the only writer, taking frames from one queue (`outbox`: replies, and what the
+    hub delivers) so each order's messages go out in seq order, once: it drops a seq it
+    already sent and fills a gap from the Store. Both are Lanes: an idle socket holds no
+    task and no queue."""
+
+    __slots__ = (
+        "ws", "role", "subject", "services", "store", "log", "rate", "via", "socket_id", "inbox",
+        "outbox", "ended", "attached", "sent_seq", "buckets", "closing",
+    )
 
     def __init__(self, websocket: WebSocket, role: Role, subject: str, services: Services) -> None:
         self.ws = websocket
@@ -87,8 +98,10 @@ class Session:
         self.log = services.chat_log
         self.rate = services.settings.limits.chat_per_second
         self.via = Via.WEB if role is Role.CUSTOMER else Via.APP
-        self.outbox: asyncio.Queue[_Item] = asyncio.Queue(maxsize=OUTBOX)
-        self.attached: dict[str, AsyncExitStack] = {}  # reader side: live hub attachments
+        self.inbox: Lane[tuple[float, messages.ClientMessage]] = Lane(self._handle_arrived, INBOX)
+        self.outbox: Lane[_Item] = Lane(self._relay_item, OUTBOX)
+        self.ended = False  # the reader is done: nothing more is written
+        self.attached: set[str] = set()  # reader side: orders joined in the hub
         self.sent_seq: dict[str, int] = {}  # relay side: last seq sent per joined order
         self.buckets: dict[str, Bucket | None] = {}
         self.closing: asyncio.Task | None = None  # set once the socket is closed for stalling
@@ -104,13 +117,12 @@ class Session:
         self._queue(_Resync(order_id, attempt))
 
     def _queue(self, item: _Item) -> None:
-        try:
-            self.outbox.put_nowait(item)
-        except asyncio.QueueFull:
-            if self.closing is None:
-                log.warning("closing a stalled %s socket; it will resume with after=", self.role.value)
-                self.services.metrics.stalled_sockets.inc()
-                self.closing = asyncio.create_task(self._cut_off())
+        if self.ended or self.outbox.stopped:
+            return
+        if not self.outbox.put(item) and self.closing is None:
+            log.warning("closing a stalled %s socket; it will resume with after=", self.role.value)
+            self.services.metrics.stalled_sockets.inc()
+            self.closing = asyncio.create_task(self._cut_off())
 
     async def _cut_off(self) -> None:
         """Closes a socket that stopped reading (4008). The close frame queues behind the
@@ -128,22 +140,23 @@ class Session:
     def reply(self, frame: msgspec.Struct) -> None:
         self._queue(_Direct(messages.encode(frame)))
 
-    def error(self, code: ErrorCode, message: str, client_id: str | None = None) -> None:
+    def error(
+        self, code: ErrorCode, message: str, client_id: str | None = None, retry_after_ms: int | None = None
+    ) -> None:
         self.services.metrics.frames.labels(code.value).inc()
-        self.reply(messages.ErrorFrame(code=code, message=message, client_id=client_id))
+        self.reply(messages.ErrorFrame(code=code, message=message, client_id=client_id, retry_after_ms=retry_after_ms))
 
     # lifecycle
 
     async def run(self) -> None:
-        relay = asyncio.create_task(self._relay())
         try:
             await self._read()
         finally:
-            relay.cancel()
-            for stack in self.attached.values():
-                await stack.aclose()
-            self.attached.clear()
-            await asyncio.gather(relay, return_exceptions=True)
+            self.ended = True
+            await self.inbox.stop(finish_current=True)  # a send under way is stored or not, whole
+            for order_id in list(self.attached):
+                await self._detach(order_id)
+            await self.outbox.stop(finish_current=False)
 
     async def _read(self) -> None:
         while True:
@@ -159,19 +172,41 @@ class Session:
             except msgspec.DecodeError as exc:
                 self.error(ErrorCode.BAD_FRAME, f"expected a client frame of contract section 6: {exc}")
                 continue
-            try:
-                await self._handle(frame)
-            except (StoreUnavailable, BrokerUnavailable, ConnectionError):
-                client_id = getattr(frame, "client_id", None)
-                self.error(ErrorCode.UNAVAILABLE, "the gateway cannot reach its store; try again", client_id)
-            except Exception:
-                # A bug or an unexpected store answer: this frame fails, the socket does not.
-                log.exception(
-                    "could not handle a %s frame", type(frame).__name__,
-                    extra={"order_id": getattr(frame, "order_id", None)},
-                )
-                client_id = getattr(frame, "client_id", None)
-                self.error(ErrorCode.UNAVAILABLE, "the gateway could not handle that frame; try again", client_id)
+            if not self.inbox.put((self.services.monotonic(), frame)):
+                self._overloaded(frame, f"{INBOX} frames from this socket waiting")
+
+    def _overloaded(self, frame: messages.ClientMessage, why: str) -> None:
+        self._busy(frame, self.services.refusals.refused(self.services.capacity, why))
+
+    def _busy(self, frame: messages.ClientMessage, exc: Overloaded) -> None:
+        client_id = getattr(frame, "client_id", None)
+        self.error(ErrorCode.OVERLOADED, f"the gateway is busy: {exc}", client_id, exc.retry_after_ms)
+
+    async def _handle_arrived(self, arrived: tuple[float, messages.ClientMessage]) -> bool | None:
+        """Handles one frame the reader queued; False once the socket is gone."""
+        if self.ended:
+            return False
+        at, frame = arrived
+        wait = self.services.capacity.wait
+        if isinstance(frame, messages.Send) and self.services.monotonic() - at > wait:
+            self._overloaded(frame, f"a send waited over {wait:g} s behind this socket's others")
+            return None
+        try:
+            await self._handle(frame)
+        except Overloaded as exc:  # Redis answers; this node is past what it can take
+            self._busy(frame, exc)
+        except (StoreUnavailable, BrokerUnavailable, ConnectionError):
+            client_id = getattr(frame, "client_id", None)
+            self.error(ErrorCode.UNAVAILABLE, "the gateway cannot reach its store; try again", client_id)
+        except Exception:
+            # A bug or an unexpected store answer: this frame fails, the socket does not.
+            log.exception(
+                "could not handle a %s frame", type(frame).__name__,
+                extra={"order_id": getattr(frame, "order_id", None)},
+            )
+            client_id = getattr(frame, "client_id", None)
+            self.error(ErrorCode.UNAVAILABLE, "the gateway could not handle that frame; try again", client_id)
+        return None
 
     async def _handle(self, frame: messages.ClientMessage) -> None:
         match frame:
@@ -212,7 +247,7 @@ class Session:
         return may_join(self.role, self.subject, order.id, shopper_id)
 
     async def _join(self, frame: messages.Join) -> None:
-        order = await self.store.get_order(frame.order_id)
+        order = await self.services.hub.order(frame.order_id, self.store.get_order)
         if order is None or not self._may_join(order):
             self.error(ErrorCode.NOT_AUTHORIZED, f"this token may not join order {frame.order_id!r}")
             return
@@ -220,21 +255,24 @@ class Session:
         if len(self.attached) >= MAX_JOINED:
             self.error(ErrorCode.BAD_FRAME, f"expected at most {MAX_JOINED} joined orders; leave one first")
             return
-        stack = AsyncExitStack()
-        await stack.enter_async_context(self.services.hub.attach(frame.order_id, self))
+        await self.services.hub.join(frame.order_id, self)
+        self.attached.add(frame.order_id)
         if self.role is Role.CUSTOMER:  # a join counts as in view until the page says otherwise
             await self.services.presence.seen(frame.order_id, self.socket_id, True)
-            stack.push_async_callback(self.services.presence.gone, frame.order_id, self.socket_id)
-        self.attached[frame.order_id] = stack
         # Live from here: what the hub delivers from now on queues behind this join, and the
         # relay reads history only when it reaches it, so nothing falls between the two.
         self._queue(_Joining(frame.order_id, frame.after))
 
     async def _leave(self, order_id: str) -> None:
-        stack = self.attached.pop(order_id, None)
-        if stack is not None:
-            await stack.aclose()
+        if order_id in self.attached:
+            await self._detach(order_id)
             self._queue(_Left(order_id))
+
+    async def _detach(self, order_id: str) -> None:
+        self.attached.discard(order_id)
+        self.services.hub.leave(order_id, self)
+        if self.role is Role.CUSTOMER:
+            await self.services.presence.gone(order_id, self.socket_id)
 
     async def _send(self, frame: messages.Send) -> None:
         if not self._joined(frame.order_id, frame.client_id):
@@ -280,10 +318,23 @@ class Session:
         if photo_ids and media is None:
             self.error(ErrorCode.BAD_MEDIA, f"expected ids of photos uploaded to order {order.id!r}", client_id)
             return
-        await self.services.chat.post(
-            order, self.role, self.via, text, client_id, media=media, proposal=proposal,
-            on_stored=lambda message: self.reply(messages.Ack(client_id=client_id, message=message)),
-        )
+        acked = False
+
+        def ack(message: ChatMessage) -> None:
+            nonlocal acked
+            acked = True
+            self.reply(messages.Ack(client_id=client_id, message=message))
+
+        try:
+            await self.services.chat.post(
+                order, self.role, self.via, text, client_id, media=media, proposal=proposal, on_stored=ack
+            )
+        except ConnectionError as exc:  # Overloaded too
+            if not acked:
+                raise
+            # Stored and acked: an error now would read as "not sent" to a client that has
+            # the ack. What failed is after the store (the text's bookkeeping).
+            log.warning("a chat message was stored and acked, but its follow-up failed (%s)", type(exc).__name__)
 
     async def _chat_order(self, order_id: str, client_id: str) -> OrderRecord | None:
         """The order, when this socket may write in its chat now (rate limit, still its
@@ -293,7 +344,7 @@ class Session:
         if not allowed:
             self.error(ErrorCode.RATE_LIMITED, f"at most {self.rate:g} messages a second", client_id)
             return None
-        order = await self.store.get_order(order_id)
+        order = await self.services.hub.order(order_id, self.store.get_order)  # a copy, kept current
         if order is None:
             self.error(ErrorCode.CHAT_CLOSED, "this order's chat has been purged", client_id)
             return None
@@ -338,21 +389,22 @@ class Session:
 
     # the relay: the socket's only writer
 
-    async def _relay(self) -> None:
-        while True:
-            item = await self.outbox.get()
-            try:
-                await self._relay_one(item)
-            except (WebSocketDisconnect, OSError):
-                return  # the socket closed; the reader sees it too
-            except Exception:
-                if WebSocketState.DISCONNECTED in (self.ws.client_state, self.ws.application_state):
-                    return  # Starlette's RuntimeError for a send after close
-                # The store answered something unexpected: this frame is lost to this socket
-                # (a rejoin with after= recovers it), but the socket's only writer lives on.
-                log.exception("could not relay a %s to a %s socket", type(item).__name__, self.role.value)
-                if isinstance(item, _Joining):
-                    self.error(ErrorCode.UNAVAILABLE, f"could not join order {item.order_id!r}; join again")
+    async def _relay_item(self, item: _Item) -> bool | None:
+        try:
+            await self._relay_one(item)
+        except (WebSocketDisconnect, OSError):
+            self.ended = True  # the socket closed; the reader sees it too
+            return False
+        except Exception:
+            if WebSocketState.DISCONNECTED in (self.ws.client_state, self.ws.application_state):
+                self.ended = True  # Starlette's RuntimeError for a send after close
+                return False
+            # The store answered something unexpected: this frame is lost to this socket
+            # (a rejoin with after= recovers it), but the socket's only writer lives on.
+            log.exception("could not relay a %s to a %s socket", type(item).__name__, self.role.value)
+            if isinstance(item, _Joining):
+                self.error(ErrorCode.UNAVAILABLE, f"could not join order {item.order_id!r}; join again")
+        return None
 
     async def _relay_one(self, item: _Item) -> None:
         match item:
@@ -384,9 +436,12 @@ class Session:
 
     async def _send_joined(self, order_id: str, after: int) -> None:
         try:
-            order = await self.store.get_order(order_id)
+            order = await self.services.hub.order(order_id, self.store.get_order)
             history = await self.log.messages(order_id, after, HISTORY)
             last_seq = history[-1].seq if history else await self.log.last_seq(order_id)
+        except Overloaded as exc:
+            self.error(ErrorCode.OVERLOADED, f"the gateway is busy; join order {order_id!r} again", None, exc.retry_after_ms)
+            return
         except (StoreUnavailable, ConnectionError):
             self.error(ErrorCode.UNAVAILABLE, "the gateway cannot reach its store; join again")
             return

@@ -181,6 +181,7 @@ const shopperHandlers = {
       $("shopper-log").textContent = "Not assigned to Alex yet: post an event to assign it.";
       return;
     }
+    if (outbox.retryOverloaded(frame, (f) => shopper.joined && shopperSocket.send(f))) return;
     if (frame.client_id) {
       outbox.settle(frame.client_id);
       const pending = $("shopper-messages").querySelector(`li[data-client-id="${CSS.escape(frame.client_id)}"]`);

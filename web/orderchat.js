@@ -221,6 +221,7 @@ export class OrderChat {
       this.showReadMark();
     },
     error(frame) {
+      if (this.outbox.retryOverloaded(frame, (f) => this.state.live && this.socket.send(f))) return;
       if (this.answering.has(frame.client_id)) {
         this.proposals.refused(this.answering.get(frame.client_id), ERROR_TEXT[frame.code] || frame.message);
         this.answering.delete(frame.client_id);

@@ -5,6 +5,7 @@
 const FIRST_DELAY_MS = 500;
 const MAX_DELAY_MS = 10_000;
 const PING_EVERY_MS = 25_000;
+const OVERLOADED_RETRY_MS = 1000; // should an `overloaded` frame not say when
 
 /** `path` under `base` (the page's origin by default), ws: or wss: to match its scheme. */
 export function socketUrl(path, token, base = location.origin) {
@@ -129,6 +130,17 @@ export class Outbox {
   /** The `send` frame of one pending message. */
   frame(clientId) {
     return { type: "send", client_id: clientId, ...this.pending.get(clientId) };
+  }
+
+  /**
+   * An `overloaded` error frame for one of these sends: the node is busy, not down. Sends it
+   * again through `send(frame)`, same client_id, after the delay the server named. Returns
+   * whether the frame was such an answer (handled here).
+   */
+  retryOverloaded(frame, send) {
+    if (frame.code !== "overloaded" || !this.pending.has(frame.client_id)) return false;
+    setTimeout(() => this.has(frame.client_id) && send(this.frame(frame.client_id)), frame.retry_after_ms ?? OVERLOADED_RETRY_MS);
+    return true;
   }
 
   /** Sends every pending message (of `orderId`, or all) through `send(frame)`. */

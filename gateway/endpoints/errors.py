@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from gateway.broker.base import BrokerUnavailable
+from gateway.capacity import Overloaded
 from gateway.orders import Conflict, ConsentRefusedError, InvalidField
 from gateway.policy.lifecycle import Workflow
 from gateway.store.base import OrderNotFound, StoreUnavailable
@@ -125,6 +126,16 @@ async def _unavailable(request: Request, exc: Exception) -> Response:
     return error_response(503, "unavailable", "the gateway cannot reach its store right now; try again")
 
 
+async def _overloaded(request: Request, exc: Overloaded) -> Response:
+    """Redis answers but this node is past what it can take (the metric and the log are the
+    capacity pool's): come back after Retry-After."""
+    response = error_response(
+        503, "overloaded", f"the gateway is busy; retry after {exc.retry_after_seconds} s"
+    )
+    response.headers["Retry-After"] = str(exc.retry_after_seconds)
+    return response
+
+
 async def _internal_error(request: Request, exc: Exception) -> Response:
     """A bug: the same error shape as everything else (uvicorn still logs the traceback)."""
     return error_response(500, "internal", "the gateway failed to handle this request")
@@ -138,6 +149,7 @@ HANDLERS = {
     ConsentRefusedError: _consent_refused,
     StoreUnavailable: _unavailable,
     BrokerUnavailable: _unavailable,
+    Overloaded: _overloaded,
     HTTPException: _http_error,
     Exception: _internal_error,
 }
