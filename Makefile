@@ -31,3 +31,8 @@ clean:
 ## Chat throughput and latency, as ratios against a bare WebSocket relay measured in the same run.
 bench: system-deps install
 	$(BIN)/python bench/chat.py
+
+.PHONY: bench-cluster
+## The chat bench on a Redis Cluster of 1, 2 and 3 shards, with 1 and 2 nodes (bench/cluster.py).
+bench-cluster: system-deps install
+	$(BIN)/python bench/cluster.py $(BENCH)
