@@ -32,3 +32,8 @@ clean:
 ## floor (same run), idle sockets, inbound webhooks. BENCH="--quick" or BENCH="--rates 500,1000".
 bench: system-deps install
 	$(BIN)/python bench/run.py $(BENCH)
+
+.PHONY: bench-cluster
+## The chat bench on a Redis Cluster of 1, 2 and 3 shards, with 1 and 2 nodes (bench/cluster.py).
+bench-cluster: system-deps install
+	$(BIN)/python bench/cluster.py $(BENCH)

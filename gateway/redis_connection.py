@@ -133,10 +133,14 @@ def cluster_client(url: str) -> RedisCluster:
     """A Redis Cluster client from the URL of any node. The same no-blind-retry rule: a
     command whose node is lost fails (the client re-reads the topology before the next one);
     MOVED and ASK redirects are followed, as the command did not run where it was refused."""
+    return RedisCluster.from_url(url, **cluster_options())
+
+
+def cluster_options() -> dict[str, Any]:
     # redis-py's cluster client caps each node at 100 connections and then fails a command
-    # at once (MaxConnectionsError, a ConnectionError: it reads as an outage); the client of
-    # one Redis has no such cap, and neither does this one.
-    return RedisCluster.from_url(url, socket_timeout=5.0, max_connections=2**31, **options())
+    # at once (MaxConnectionsError, a ConnectionError: it reads as an outage); the bound
+    # that matters is on the commands in flight (BoundedCluster), not on connections.
+    return {"socket_timeout": 5.0, "max_connections": 2**31, **options()}
 
 
 # On a Redis Cluster, what every order would otherwise share (the job queues, the outbox's
@@ -157,12 +161,42 @@ def publishing(script: str, redis: aioredis.Redis | RedisCluster) -> str:
     return script.replace("'PUBLISH'", "'SPUBLISH'") if isinstance(redis, RedisCluster) else script
 
 
+class BoundedCluster(RedisCluster):
+    """RedisCluster holding at most `capacity.in_flight` commands (scripts included) at once,
+    as BoundedPool does for one Redis: past that a command waits its turn for up to
+    `capacity.wait` seconds, then is refused with Overloaded. (A cluster client has a pool per
+    node, none of which it lets us replace, so the bound sits on the command itself.)"""
+
+    def __init__(self, *args: Any, capacity: Capacity, refusals: Refusals, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._capacity = capacity
+        self._refusals = refusals
+        self._slots = asyncio.Semaphore(capacity.in_flight)
+
+    async def execute_command(self, *args: Any, **kwargs: Any) -> Any:
+        if self._slots.locked():
+            try:
+                await asyncio.wait_for(self._slots.acquire(), self._capacity.wait)
+            except TimeoutError:
+                why = f"{self._capacity.in_flight} Redis commands in flight for {self._capacity.wait:g} s"
+                raise self._refusals.refused(self._capacity, why) from None
+        else:
+            await self._slots.acquire()  # free: taken without yielding
+        try:
+            return await super().execute_command(*args, **kwargs)
+        finally:
+            self._slots.release()
+
+
 class SharedClusterClient(SharedClient):
     """SharedClient on a Redis Cluster: the parts run their commands and scripts through it,
-    each routed to the primary owning the keys' slot."""
+    each routed to the primary owning the keys' slot, the node's commands in flight bounded
+    (BoundedCluster)."""
 
-    def __init__(self, url: str) -> None:
-        self.redis = cluster_client(url)
+    def __init__(self, url: str, capacity: Capacity, refusals: Refusals) -> None:
+        self.redis = BoundedCluster.from_url(
+            url, capacity=capacity, refusals=refusals, **cluster_options()
+        )
 
     async def start(self) -> None:
         """Reads the slot map before the parts use the client: redis-py's lazy first read,

@@ -124,7 +124,7 @@ class Services:
                 from gateway.broker.cluster import RedisClusterBroker
                 from gateway.redis_connection import SharedClusterClient
 
-                shared = SharedClusterClient(settings.gateway.redis_url)
+                shared = SharedClusterClient(settings.gateway.redis_url, capacity, refusals)
                 broker = RedisClusterBroker(settings.gateway.redis_url, shared.redis)
             else:
                 shared = SharedClient(settings.gateway.redis_url, capacity, refusals)
