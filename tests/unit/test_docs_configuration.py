@@ -78,5 +78,5 @@ def test_config_files_in_the_docs_load(path):
     raw = tomllib.loads(path.read_text(encoding="utf-8"))
     assert generic(raw) - set(documented()) == set()
     # What compose.yaml gives the nodes through the environment.
-    environ = {"GATEWAY_SECRET": "s" * 32, "GATEWAY_OPERATOR_KEY": "o" * 24, "GATEWAY_REDIS_URL": "redis://redis:6379/0"}
+    environ = {"GATEWAY_SECRET": "s" * 32, "GATEWAY_OPERATOR_KEY": "o" * 24, "GATEWAY_REDIS_URL": "redis://redis/0"}
     settings_module.parse(raw, environ)
