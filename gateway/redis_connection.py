@@ -35,6 +35,19 @@ def client(url: str) -> aioredis.Redis:
     return aioredis.Redis.from_url(url, socket_timeout=5.0, **options())
 
 
+async def take_slot(slots: asyncio.Semaphore, capacity: Capacity, refusals: Refusals) -> None:
+    """One of the node's in-flight slots: at once when one is free (without yielding), else
+    waiting its turn up to `capacity.wait` seconds, then refused with Overloaded."""
+    if not slots.locked():
+        await slots.acquire()
+        return
+    try:
+        await asyncio.wait_for(slots.acquire(), capacity.wait)
+    except TimeoutError:
+        why = f"{capacity.in_flight} Redis commands in flight for {capacity.wait:g} s"
+        raise refusals.refused(capacity, why) from None
+
+
 class BoundedPool(aioredis.ConnectionPool):
     """A connection pool that never holds more than `capacity.in_flight` commands at once.
     A command past that waits its turn (first come, first served) for up to `capacity.wait`
@@ -49,14 +62,7 @@ class BoundedPool(aioredis.ConnectionPool):
         self._admitted: set = set()  # connections holding a slot
 
     async def get_connection(self, *args: Any, **kwargs: Any):
-        if self._slots.locked():
-            try:
-                await asyncio.wait_for(self._slots.acquire(), self._capacity.wait)
-            except TimeoutError:
-                why = f"{self._capacity.in_flight} Redis commands in flight for {self._capacity.wait:g} s"
-                raise self._refusals.refused(self._capacity, why) from None
-        else:
-            await self._slots.acquire()  # free: taken without yielding
+        await take_slot(self._slots, self._capacity, self._refusals)
         try:
             # On a failed connect, redis-py releases the connection itself (before it is
             # admitted, so release() leaves the slot to us).
@@ -174,14 +180,7 @@ class BoundedCluster(RedisCluster):
         self._slots = asyncio.Semaphore(capacity.in_flight)
 
     async def execute_command(self, *args: Any, **kwargs: Any) -> Any:
-        if self._slots.locked():
-            try:
-                await asyncio.wait_for(self._slots.acquire(), self._capacity.wait)
-            except TimeoutError:
-                why = f"{self._capacity.in_flight} Redis commands in flight for {self._capacity.wait:g} s"
-                raise self._refusals.refused(self._capacity, why) from None
-        else:
-            await self._slots.acquire()  # free: taken without yielding
+        await take_slot(self._slots, self._capacity, self._refusals)
         try:
             return await super().execute_command(*args, **kwargs)
         finally:
