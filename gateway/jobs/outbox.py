@@ -76,6 +76,7 @@ class Drainer:
         self._poll = poll
         self._batch = batch
         self._task: asyncio.Task | None = None
+        self._stopping = False
 
     async def drain(self, order_id: str, debts: Sequence[Debt] | None = None) -> None:
         """Queues `debts` (all the order owes when None) and settles them. Raises what the
@@ -106,14 +107,19 @@ class Drainer:
     async def start(self) -> None:
         self._task = asyncio.create_task(self._loop(), name="outbox-drainer")
 
-    async def close(self) -> None:
+    async def close(self, grace: float = 5.0) -> None:
+        """Stops the loop. The flag, not only the cancel, ends it: a cancel that lands as a
+        Redis call gives up can be swallowed (Python 3.11's wait_for), and a node must still
+        stop. Waits `grace` seconds at most; what is left owed, the next sweep on any node
+        queues."""
+        self._stopping = True
         if self._task is not None:
             self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+            await asyncio.wait({self._task}, timeout=grace)
 
     async def _loop(self) -> None:
         failures = 0
-        while True:
+        while not self._stopping:
             try:
                 while await self.sweep() == self._batch:
                     pass  # more may be due right now
