@@ -51,8 +51,9 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Starl
                 stack.callback(sweeper.cancel)
             yield
 
+    sockets = ChatSockets(services)
     endpoints = [
-        Health(services), OrdersAPI(services), OpenAPI(settings), ChatSockets(services), TwilioWebhooks(services),
+        Health(services), OrdersAPI(services), OpenAPI(settings), TwilioWebhooks(services),
         Pages(services), Brand(settings), Embed(services),
     ]
     endpoints.append(MediaEndpoints(services))
@@ -65,6 +66,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Starl
     )
     app.add_middleware(CrossOrigin, origins=settings.gateway.allowed_origins, paths=CORS_PATHS)
     app.add_middleware(_Measure, metrics=services.metrics, routes=app.routes)
+    app.add_middleware(sockets.middleware)  # added last: outermost but for Starlette's error page
     return app
 
 

@@ -444,8 +444,9 @@ class Session:
     async def _send_joined(self, order_id: str, after: int) -> None:
         try:
             order = await self.services.hub.order(order_id, self.store.get_order)
-            history = await self.log.messages(order_id, after, HISTORY)
-            last_seq = history[-1].seq if history else await self.log.last_seq(order_id)
+            history, last_seq = await self.log.page(order_id, after, HISTORY)
+            if history:
+                last_seq = history[-1].seq  # a longer history is filled in as the next message comes
         except Overloaded as exc:
             self.error(ErrorCode.OVERLOADED, f"the gateway is busy; join order {order_id!r} again", None, exc.retry_after_ms)
             return

@@ -88,6 +88,11 @@ class ChatLog(Protocol):
 
     async def last_seq(self, order_id: str) -> int: ...
 
+    async def page(self, order_id: str, after: int, limit: int) -> tuple[list[ChatMessage], int]:
+        """`messages(order_id, after, limit)` and `last_seq(order_id)`, read in one step (a
+        join's history and where it ends)."""
+        ...
+
     async def advance_text_state(
         self, order_id: str, seq: int, state: SMSState, reason: str | None = None
     ) -> bool:

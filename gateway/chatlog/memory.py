@@ -112,6 +112,9 @@ class MemoryChatLog:
         log = self._log(order_id)
         return 0 if log is None else len(log.messages)
 
+    async def page(self, order_id: str, after: int, limit: int) -> tuple[list[ChatMessage], int]:
+        return await self.messages(order_id, after, limit), await self.last_seq(order_id)
+
     async def advance_text_state(
         self, order_id: str, seq: int, state: SMSState, reason: str | None = None
     ) -> bool:

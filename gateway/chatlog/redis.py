@@ -109,6 +109,12 @@ redis.call('PUBLISH', channel, proposal_frame)
 return {1, seq}
 """
 
+# A page of history and the history's length (the last seq), read in one step.
+_PAGE_OF = """
+local first, last = tonumber(ARGV[1]), tonumber(ARGV[2])
+return {redis.call('LLEN', KEYS[1]), redis.call('LRANGE', KEYS[1], first, last)}
+"""
+
 _OPEN = b'"answer":null'
 _PAGE = 200  # messages read at a time looking back for the latest open proposal
 
@@ -127,6 +133,7 @@ class RedisChatLog:
         self._append = redis.register_script(publishing(_APPEND, redis))
         self._advance = redis.register_script(publishing(_ADVANCE, redis))
         self._answer = redis.register_script(publishing(_ANSWER, redis))
+        self._page = redis.register_script(_PAGE_OF)
 
     @_reachable
     async def append(
@@ -230,6 +237,14 @@ class RedisChatLog:
         start = max(0, after)
         raws = await self._redis.lrange(OrderKeys(order_id).history, start, start + limit - 1)
         return [_decode_message(raw) for raw in raws]
+
+    @_reachable
+    async def page(self, order_id: str, after: int, limit: int) -> tuple[list[ChatMessage], int]:
+        if limit <= 0:
+            return [], await self.last_seq(order_id)
+        start = max(0, after)
+        length, raws = await self._page(keys=[OrderKeys(order_id).history], args=[start, start + limit - 1])
+        return [_decode_message(raw) for raw in raws], int(length)
 
     @_reachable
     async def last_seq(self, order_id: str) -> int:

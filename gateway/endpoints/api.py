@@ -90,9 +90,8 @@ class OrdersAPI:
         order = await self._order_for(request, principal)
         after = int_param(request, "after", 0, 0, 2**53)
         limit = int_param(request, "limit", 100, 1, MAX_PAGE)
-        log = self._services.chat_log
-        page = await log.messages(order.id, after, limit)
-        return json_response(MessagesPage(messages=page, last_seq=await log.last_seq(order.id)))
+        page, last_seq = await self._services.chat_log.page(order.id, after, limit)
+        return json_response(MessagesPage(messages=page, last_seq=last_seq))
 
     async def mint_shopper_token(self, request: Request) -> Response:
         self._auth.require(request, Caller.OPERATOR)

@@ -1,12 +1,16 @@
 """The customer and shopper WebSockets (contract section 6): the handshake (token, Origin);
-what happens on an accepted socket is gateway.session's."""
+what happens on an accepted socket is gateway.session's.
+
+They are served in front of the app's middleware and router (`ChatSockets.middleware`): those
+layers have nothing to do for a chat socket, and each would cost every idle socket a
+suspended coroutine frame (about half a KB) and every frame sent a call through it."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from starlette.routing import BaseRoute, WebSocketRoute
+from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket
 
 from gateway import closecodes
@@ -24,21 +28,27 @@ class ChatSockets:
         public = urlsplit(gateway.public_url)
         self._origins = {f"{public.scheme}://{public.netloc}", *(o.rstrip("/") for o in gateway.allowed_origins)}
 
-    def routes(self) -> list[BaseRoute]:
-        return [
-            WebSocketRoute("/ws/customer", self.customer_socket),
-            WebSocketRoute("/ws/shopper", self.shopper_socket),
-        ]
+    PATHS = {"/ws/customer": Role.CUSTOMER, "/ws/shopper": Role.SHOPPER}
 
-    async def customer_socket(self, websocket: WebSocket) -> None:
-        await self._serve(websocket, Role.CUSTOMER)
+    def middleware(self, app: ASGIApp) -> ASGIApp:
+        """`app`, with the chat sockets answered before it."""
 
-    async def shopper_socket(self, websocket: WebSocket) -> None:
-        await self._serve(websocket, Role.SHOPPER)
+        async def serve(scope: Scope, receive: Receive, send: Send) -> None:
+            role = self.PATHS.get(scope["path"]) if scope["type"] == "websocket" else None
+            if role is None:
+                await app(scope, receive, send)
+            else:
+                await self._serve(WebSocket(scope, receive, send), role)
+
+        return serve
 
     def _origin_allowed(self, websocket: WebSocket) -> bool:
-        origin = websocket.headers.get("origin")
-        return origin is None or origin.rstrip("/") in self._origins  # no Origin: the shopper app
+        # The raw headers (names lower-cased by the server), as building Starlette's Headers
+        # for one lookup costs every handshake more than the lookup.
+        for name, value in websocket.scope["headers"]:
+            if name == b"origin":
+                return value.decode("latin-1").rstrip("/") in self._origins
+        return True  # no Origin: the shopper app
 
     async def _serve(self, websocket: WebSocket, role: Role) -> None:
         services = self._services

@@ -23,10 +23,10 @@ class LogWithABug:
     def __getattr__(self, name):
         return getattr(self._log, name)
 
-    async def messages(self, order_id, after, limit):
+    async def page(self, order_id, after, limit):
         if order_id == "o-bug":
             raise RuntimeError("a bug in reading history")
-        return await self._log.messages(order_id, after, limit)
+        return await self._log.page(order_id, after, limit)
 
 
 @pytest.fixture

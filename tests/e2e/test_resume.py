@@ -33,12 +33,12 @@ class PausableLog:
     def __getattr__(self, name):
         return getattr(self.log, name)
 
-    async def messages(self, order_id, after, limit):
+    async def page(self, order_id, after, limit):
         if self.hold_next_read:
             self.hold_next_read = False
             self.reading.set()
             await self.resume.wait()
-        return await self.log.messages(order_id, after, limit)
+        return await self.log.page(order_id, after, limit)
 
 
 async def test_a_message_landing_while_a_join_replays_history_arrives_once():

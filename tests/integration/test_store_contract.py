@@ -222,9 +222,21 @@ async def test_messages_after_and_limit(backend: Backend) -> None:
     assert await backend.log.messages(order.id, after=5, limit=10) == []
 
 
+async def test_a_page_is_its_messages_and_where_the_history_ends(backend: Backend) -> None:
+    order = new_order()
+    await backend.store.create_order(order)
+    for i in range(5):
+        await backend.log.append(order.id, draft(f"m{i}"))
+    page, last_seq = await backend.log.page(order.id, after=1, limit=2)
+    assert ([m.seq for m in page], last_seq) == ([2, 3], 5)
+    assert await backend.log.page(order.id, after=5, limit=10) == ([], 5)
+    assert await backend.log.page(order.id, after=9, limit=10) == ([], 5)
+
+
 async def test_chat_of_an_unknown_order(backend: Backend) -> None:
     assert await backend.log.messages("o-missing", after=0, limit=10) == []
     assert await backend.log.last_seq("o-missing") == 0
+    assert await backend.log.page("o-missing", after=0, limit=10) == ([], 0)
     with pytest.raises(OrderNotFound):
         await backend.log.append("o-missing", draft())
 
