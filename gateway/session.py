@@ -1,27 +1,25 @@
-"""Session: one accepted WebSocket, from its first frame to its close (contract section 6)."""
+"""Session: one accepted WebSocket, from its first frame to its close (contract section 6).
+It reads and handles the client's frames; what the socket is sent goes through its Relay."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import uuid
 from typing import TYPE_CHECKING
 
 import msgspec
-from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+from starlette.websockets import WebSocket
 
-from gateway import closecodes, messages
-from gateway.backoff import backoff
+from gateway import messages
 from gateway.broker.base import BrokerUnavailable
 from gateway.capacity import Overloaded
-from gateway.lane import Lane
-from gateway.messages import ChannelHeader
-from gateway.policy.audience import hears
 from gateway.chatlog.base import Answered
+from gateway.lane import Lane
 from gateway.policy.chat import (
     MAX_TEXT, Bucket, ErrorCode, Role, Via, may_join, media_error, send_error, take, text_error,
 )
 from gateway.policy.proposals import Refusal, answer_error, proposal_error
+from gateway.relay import Relay
 from gateway.store.base import StoreUnavailable
 from gateway.store.records import ChatMessage, OrderRecord, Proposal
 
@@ -31,67 +29,23 @@ if TYPE_CHECKING:
 log = logging.getLogger("gateway.sockets")
 
 MAX_JOINED = 50  # orders one socket may follow at once (a batched shop is a handful)
-OUTBOX = 1000  # frames queued for one socket before it counts as stalled
 INBOX = 1000  # frames read from one socket and not yet handled, past which it is told overloaded
-HISTORY = 5000  # messages a join replays at most
-RESYNC_ATTEMPTS = 6  # tries at catching up after an outage (0.1 s doubling: ~6 s in all)
-STALL_GRACE = 2.0  # seconds a stalled socket's close may take before its connection is cut
-
-
-# What the relay (the socket's only writer) takes from the outbox, in order.
-
 
 # Frames whose handling is timed, from the socket reading them to their message stored and
 # published on the order's channel (relayed to every node) and acked.
 _TIMED = {messages.Send: "send", messages.Propose: "propose", messages.Answer: "answer"}
 
 
-class _Direct(msgspec.Struct, frozen=True):
-    """An encoded frame for this socket alone (a reply: ack, error, pong)."""
-
-    payload: bytes
-
-
-class _Joining(msgspec.Struct, frozen=True):
-    """The subscription is live: send `joined` with the history after `after`."""
-
-    order_id: str
-    after: int
-
-
-class _Left(msgspec.Struct, frozen=True):
-    order_id: str
-
-
-class _Resync(msgspec.Struct, frozen=True):
-    """The node's subscription came back after an outage: catch up from the chat log."""
-
-    order_id: str
-    attempt: int = 0
-
-
-class _Published(msgspec.Struct, frozen=True):
-    """A frame from the order's channel, as the hub delivers it."""
-
-    header: ChannelHeader
-    payload: bytes
-
-
-_Item = _Direct | _Joining | _Left | _Resync | _Published
-
-
 class Session:
     """One socket. The reader reads and decodes client frames and queues them, stamped with
-    when they came (`inbox`); they are handled one after another, and a send that waited
-    longer than the node's `Capacity.wait` is answered `overloaded` without being tried. The
-    relay is the only writer, taking frames from one queue (`outbox`: replies, and what the
-    hub delivers) so each order's messages go out in seq order, once: it drops a seq it
-    already sent and fills a gap from the Store. Both are Lanes: an idle socket holds no
-    task and no queue."""
+    when they came (`inbox`, a Lane: an idle socket holds no task and no queue); they are
+    handled one after another, and a send that waited longer than the node's
+    `Capacity.wait` is answered `overloaded` without being tried. Everything the socket is
+    sent goes through `relay`, its only writer, which is also its sink in the hub."""
 
     __slots__ = (
-        "ws", "role", "subject", "services", "store", "log", "rate", "via", "socket_id", "inbox",
-        "outbox", "ended", "attached", "sent_seq", "buckets", "closing",
+        "ws", "role", "subject", "services", "store", "log", "rate", "via", "socket_id", "inbox", "relay",
+        "attached", "buckets",
     )
 
     def __init__(self, websocket: WebSocket, role: Role, subject: str, services: Services) -> None:
@@ -104,52 +58,18 @@ class Session:
         self.rate = services.settings.limits.chat_per_second
         self.via = Via.WEB if role is Role.CUSTOMER else Via.APP
         self.inbox: Lane[tuple[float, messages.ClientMessage]] = Lane(self._handle_arrived, INBOX)
-        self.outbox: Lane[_Item] = Lane(self._relay_item, OUTBOX)
-        self.ended = False  # the reader is done: nothing more is written
-        self.attached: set[str] = set()  # reader side: orders joined in the hub
-        self.sent_seq: dict[str, int] = {}  # relay side: last seq sent per joined order
+        self.relay = Relay(websocket, role, services)
+        self.attached: set[str] = set()  # orders joined in the hub
         self.buckets: dict[str, Bucket | None] = {}
-        self.closing: asyncio.Task | None = None  # set once the socket is closed for stalling
         self.socket_id = uuid.uuid4().hex  # names a customer socket in the shared presence
 
-    # hub -> socket (called by the hub; must not block)
-
-    def deliver(self, header: ChannelHeader, payload: bytes) -> None:
-        if hears(self.role, header.type, header.sender, header.by):
-            self._queue(_Published(header, payload))
-
-    def resync(self, order_id: str, attempt: int = 0) -> None:
-        self._queue(_Resync(order_id, attempt))
-
-    def _queue(self, item: _Item) -> None:
-        if self.ended or self.outbox.stopped:
-            return
-        if not self.outbox.put(item) and self.closing is None:
-            log.warning("closing a stalled %s socket; it will resume with after=", self.role.value)
-            self.services.metrics.stalled_sockets.inc()
-            self.closing = asyncio.create_task(self._cut_off())
-
-    async def _cut_off(self) -> None:
-        """Closes a socket that stopped reading (4008). The close frame queues behind the
-        bytes it does not read, so should the connection still be there after STALL_GRACE,
-        it is aborted: its buffers, its reader and its subscriptions go at once."""
-        try:
-            await asyncio.wait_for(self.ws.close(code=closecodes.SLOW_CONSUMER), STALL_GRACE)
-            await asyncio.sleep(STALL_GRACE)  # time for a slow reader to take the close
-        except Exception:  # a close that cannot be written now, or a socket already gone
-            pass
-        transport = _transport_of(self.ws)
-        if transport is not None and (not transport.is_closing() or transport.get_write_buffer_size()):
-            transport.abort()
-
     def reply(self, frame: msgspec.Struct) -> None:
-        self._queue(_Direct(messages.encode(frame)))
+        self.relay.reply(frame)
 
     def error(
         self, code: ErrorCode, message: str, client_id: str | None = None, retry_after_ms: int | None = None
     ) -> None:
-        self.services.metrics.frames.labels(code.value).inc()
-        self.reply(messages.ErrorFrame(code=code, message=message, client_id=client_id, retry_after_ms=retry_after_ms))
+        self.relay.error(code, message, client_id, retry_after_ms)
 
     # lifecycle
 
@@ -157,11 +77,11 @@ class Session:
         try:
             await self._read()
         finally:
-            self.ended = True
+            self.relay.ended = True  # the reader is done: nothing more is written
             await self.inbox.stop(finish_current=True)  # a send under way is stored or not, whole
             for order_id in list(self.attached):
                 await self._detach(order_id)
-            await self.outbox.stop(finish_current=False)
+            await self.relay.stop()
 
     async def _read(self) -> None:
         while True:
@@ -189,7 +109,7 @@ class Session:
 
     async def _handle_arrived(self, arrived: tuple[float, messages.ClientMessage]) -> bool | None:
         """Handles one frame the reader queued; False once the socket is gone."""
-        if self.ended:
+        if self.relay.ended:
             return False
         at, frame = arrived
         wait = self.services.capacity.wait
@@ -262,22 +182,20 @@ class Session:
         if len(self.attached) >= MAX_JOINED:
             self.error(ErrorCode.BAD_FRAME, f"expected at most {MAX_JOINED} joined orders; leave one first")
             return
-        await self.services.hub.join(frame.order_id, self)
+        await self.services.hub.join(frame.order_id, self.relay)
         self.attached.add(frame.order_id)
         if self.role is Role.CUSTOMER:  # a join counts as in view until the page says otherwise
             await self.services.presence.seen(frame.order_id, self.socket_id, True)
-        # Live from here: what the hub delivers from now on queues behind this join, and the
-        # relay reads history only when it reaches it, so nothing falls between the two.
-        self._queue(_Joining(frame.order_id, frame.after))
+        self.relay.joining(frame.order_id, frame.after)
 
     async def _leave(self, order_id: str) -> None:
         if order_id in self.attached:
             await self._detach(order_id)
-            self._queue(_Left(order_id))
+            self.relay.left(order_id)
 
     async def _detach(self, order_id: str) -> None:
         self.attached.discard(order_id)
-        self.services.hub.leave(order_id, self)
+        self.services.hub.leave(order_id, self.relay)
         if self.role is Role.CUSTOMER:
             await self.services.presence.gone(order_id, self.socket_id)
 
@@ -393,128 +311,3 @@ class Session:
         )
         if outcome is Answered.ALREADY:
             self.error(ErrorCode.ALREADY_ANSWERED, f"proposal {frame.seq} was answered already", frame.client_id)
-
-    # the relay: the socket's only writer
-
-    async def _relay_item(self, item: _Item) -> bool | None:
-        try:
-            await self._relay_one(item)
-        except (WebSocketDisconnect, OSError):
-            self.ended = True  # the socket closed; the reader sees it too
-            return False
-        except Exception:
-            if WebSocketState.DISCONNECTED in (self.ws.client_state, self.ws.application_state):
-                self.ended = True  # Starlette's RuntimeError for a send after close
-                return False
-            # The store answered something unexpected: this frame is lost to this socket
-            # (a rejoin with after= recovers it), but the socket's only writer lives on.
-            log.exception("could not relay a %s to a %s socket", type(item).__name__, self.role.value)
-            if isinstance(item, _Joining):
-                self.error(ErrorCode.UNAVAILABLE, f"could not join order {item.order_id!r}; join again")
-        return None
-
-    async def _relay_one(self, item: _Item) -> None:
-        match item:
-            case _Direct(payload):
-                await self.ws.send_text(payload.decode())
-            case _Joining(order_id, after):
-                await self._send_joined(order_id, after)
-            case _Left(order_id):
-                self.sent_seq.pop(order_id, None)
-            case _Resync(order_id, attempt):
-                if order_id in self.sent_seq:
-                    await self._resync(order_id, attempt)
-            case _Published(header, payload):
-                last = self.sent_seq.get(header.order_id)
-                if last is None:
-                    return  # not joined (yet, or any more): the join's history covers it
-                if header.type != "message" or header.message is None:
-                    await self.ws.send_text(payload.decode())
-                    return
-                seq = header.message.seq
-                if seq <= last:
-                    return
-                if seq > last + 1:
-                    await self._catch_up(header.order_id, seq - 1)
-                    if self.sent_seq.get(header.order_id, 0) >= seq:
-                        return
-                await self.ws.send_text(payload.decode())
-                self.sent_seq[header.order_id] = seq
-
-    async def _send_joined(self, order_id: str, after: int) -> None:
-        try:
-            order = await self.services.hub.order(order_id, self.store.get_order)
-            history, last_seq = await self.log.page(order_id, after, HISTORY)
-            if history:
-                last_seq = history[-1].seq  # a longer history is filled in as the next message comes
-        except Overloaded as exc:
-            self.error(ErrorCode.OVERLOADED, f"the gateway is busy; join order {order_id!r} again", None, exc.retry_after_ms)
-            return
-        except (StoreUnavailable, ConnectionError):
-            self.error(ErrorCode.UNAVAILABLE, "the gateway cannot reach its store; join again")
-            return
-        if order is None:
-            self.error(ErrorCode.NOT_AUTHORIZED, f"order {order_id!r} is gone")
-            return
-        joined = messages.Joined(
-            order_id=order_id, order=self.services.orders.summary(order), history=history, last_seq=last_seq,
-            history_lost=after > last_seq,
-        )
-        await self.ws.send_text(messages.encode(joined).decode())
-        self.sent_seq[order_id] = last_seq
-
-    async def _resync(self, order_id: str, attempt: int) -> None:
-        """The node's subscription came back after an outage: send what was missed. When the
-        store now has fewer messages than this socket has seen, the history was lost (a Redis
-        that kept no data): the client is told, not left with a silent hole."""
-        try:
-            last = await self.log.last_seq(order_id)
-        except (StoreUnavailable, ConnectionError):
-            # The store's first answer after an outage may come on a connection that died in
-            # it: try again shortly, a few times, without holding up this socket's frames.
-            if attempt < RESYNC_ATTEMPTS:
-                delay = backoff(attempt, 0.1, 6.4, jitter=False)
-                asyncio.get_running_loop().call_later(delay, self.resync, order_id, attempt + 1)
-            return
-        if last >= self.sent_seq[order_id]:
-            await self._catch_up(order_id, None)
-            return
-        self.error(
-            ErrorCode.HISTORY_LOST,
-            f"order {order_id!r} lost its chat history after seq {last}: join again to see what is left",
-        )
-        self.sent_seq[order_id] = last
-
-    async def _catch_up(self, order_id: str, upto: int | None) -> None:
-        """Sends what the Store has after the last seq sent (up to `upto`), in order."""
-        last = self.sent_seq[order_id]
-        limit = HISTORY if upto is None else upto - last
-        try:
-            missing: list[ChatMessage] = await self.log.messages(order_id, last, limit)
-        except (StoreUnavailable, ConnectionError):
-            return  # the next frame or resync tries again
-        for message in missing:
-            frame = messages.MessageFrame(order_id=order_id, message=message)
-            await self.ws.send_text(messages.encode(frame).decode())
-            self.sent_seq[order_id] = message.seq
-
-
-def _transport_of(ws: WebSocket) -> asyncio.Transport | None:
-    """The connection under a Starlette WebSocket, to abort it. ASGI offers no way, so this
-    follows the socket's `send` to the server's protocol object (uvicorn's: a bound method,
-    maybe inside Starlette's wrapping closures) and takes its `transport`."""
-    found: list = [ws._send]
-    for _ in range(6):
-        nested = []
-        for send in found:
-            transport = getattr(getattr(send, "__self__", None), "transport", None)
-            if transport is not None and hasattr(transport, "abort"):
-                return transport
-            for cell in getattr(send, "__closure__", None) or ():
-                try:
-                    if callable(cell.cell_contents):
-                        nested.append(cell.cell_contents)
-                except ValueError:  # an empty cell
-                    continue
-        found = nested
-    return None

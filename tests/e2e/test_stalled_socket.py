@@ -13,7 +13,7 @@ import pytest
 import websockets
 from prometheus_client.parser import text_string_to_metric_families
 
-from gateway.session import STALL_GRACE
+from gateway.relay import STALL_GRACE
 from support.app_server import base_config, frame_of, join, running_gateway
 
 pytestmark = pytest.mark.e2e
