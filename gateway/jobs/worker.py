@@ -15,6 +15,8 @@ from gateway.jobs.base import Job, JobQueue
 
 log = logging.getLogger("gateway.jobs")
 
+SETTLE_ATTEMPTS = 6  # tries at marking a job done or due again (backoff from 0.1 s to 1.6 s: ~3 s in all)
+
 
 class Retry(msgspec.Struct, frozen=True):
     """What a handler returns to run the job again later (None: the job is done)."""
@@ -132,14 +134,29 @@ class Worker:
                 outcome = Retry(after=backoff(attempt.attempts, 1.0, 300.0))
             if outcome is not None and self._retried is not None:
                 self._retried.labels(self._kind).inc()
-            if outcome is None:
-                await self._queue.done(attempt)
-            else:
-                if outcome.payload is not None:
-                    attempt = msgspec.structs.replace(attempt, payload=outcome.payload)
-                await self._queue.retry(attempt, self._clock() + outcome.after)
-        except (ConnectionError, OSError):
-            # The queue is unreachable: the lease runs out and the job is claimed again.
-            log.warning("cannot settle %s job; its lease will expire and it will run again", self._kind)
+            if outcome is not None and outcome.payload is not None:
+                attempt = msgspec.structs.replace(attempt, payload=outcome.payload)
+            await self._settle(attempt, outcome)
         finally:
             self._slots.release()
+
+    async def _settle(self, job: Job, outcome: Retry | None) -> None:
+        """Marks the job done, or due again after `outcome.after`. A queue that cannot be
+        reached is tried again a few times (a Redis blip is over in seconds) rather than left
+        to the job's lease: a held text re-queued every second would otherwise wait the whole
+        lease. Should the queue stay away, the lease runs out and the job is claimed again."""
+        for attempt in range(SETTLE_ATTEMPTS):
+            try:
+                if outcome is None:
+                    await self._queue.done(job)
+                else:
+                    await self._queue.retry(job, self._clock() + outcome.after)
+                return
+            except (ConnectionError, OSError) as exc:
+                if attempt + 1 < SETTLE_ATTEMPTS and not self._stopping:
+                    await asyncio.sleep(backoff(attempt, 0.1, 2.0))
+                    continue
+                log.warning(
+                    "cannot settle %s job (%s); its lease will expire and it will run again", self._kind, type(exc).__name__
+                )
+                return

@@ -82,3 +82,47 @@ async def test_a_failed_job_comes_back_later_with_its_attempt_counted(outcome):
     [job] = await queue.claim("text", NOW + 600, 60, 10)
     assert job.attempts == 1
     assert job.payload == (b"first" if outcome == "raises" else b"updated")
+
+
+class QueueWithABlip(MemoryJobQueue):
+    """A queue whose first `fails` settle calls meet a Redis blip."""
+
+    def __init__(self, fails: int) -> None:
+        super().__init__()
+        self.fails = fails
+        self.settled = asyncio.Event()
+
+    def _blip(self) -> None:
+        if self.fails > 0:
+            self.fails -= 1
+            raise ConnectionError("Redis blip")
+
+    async def retry(self, job: Job, due_at: float) -> None:
+        self._blip()
+        await super().retry(job, due_at)
+        self.settled.set()
+
+    async def done(self, job: Job) -> None:
+        self._blip()
+        await super().done(job)
+        self.settled.set()
+
+
+@pytest.mark.parametrize("outcome", ["done", "retry"])
+async def test_a_settle_that_meets_a_blip_is_tried_again_not_left_to_the_lease(outcome):
+    queue = QueueWithABlip(fails=2)
+
+    async def handler(job: Job) -> Retry | None:
+        return None if outcome == "done" else Retry(after=30)
+
+    bell = Doorbell()
+    worker = Worker(queue, "text", handler, bell, clock=clock, lease=60)
+    await queue.put(Job(id="j1", kind="text", payload=b""), NOW)
+    await worker.start()
+    bell.ring()
+
+    await asyncio.wait_for(queue.settled.wait(), 5)  # the lease is 60 s
+    await worker.close()
+    due = [job.id for job in await queue.claim("text", NOW + 30, 60, 10)]
+    # done: gone for good; retry: due again after its 30 s, not after the 60 s lease
+    assert due == ([] if outcome == "done" else ["j1"])
