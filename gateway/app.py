@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute, Mount, Route
@@ -59,15 +60,30 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Starl
     endpoints.append(MediaEndpoints(services))
     if settings.sms.provider == "console" and isinstance(services.sms, ConsoleTransport):
         endpoints.append(DevConsole(services, services.sms))
-    app = Starlette(
+    app = _Gateway(
+        sockets,
         routes=[route for endpoint in endpoints for route in endpoint.routes()],
         lifespan=lifespan,
         exception_handlers=HANDLERS,
     )
     app.add_middleware(CrossOrigin, origins=settings.gateway.allowed_origins, paths=CORS_PATHS)
     app.add_middleware(_Measure, metrics=services.metrics, routes=app.routes)
-    app.add_middleware(sockets.middleware)  # added last: outermost but for Starlette's error page
     return app
+
+
+class _Gateway(Starlette):
+    """Starlette, with the chat sockets answered before anything else (ChatSockets)."""
+
+    def __init__(self, sockets: ChatSockets, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.sockets = sockets
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        role = self.sockets.role_of(scope)
+        if role is None:
+            await super().__call__(scope, receive, send)
+        else:
+            await self.sockets.serve(scope, receive, send, role)
 
 
 async def _sweep(store: MemoryOrderStore, log: MemoryChatLog, media: object) -> None:

@@ -20,6 +20,7 @@ from gateway.policy.audience import hears
 from gateway.policy.chat import ErrorCode, Role
 from gateway.store.base import StoreUnavailable
 from gateway.store.records import ChatMessage
+from gateway.websocket_server import transport_of
 
 if TYPE_CHECKING:
     from gateway.services import Services
@@ -136,7 +137,7 @@ class Relay:
             await asyncio.sleep(STALL_GRACE)  # time for a slow reader to take the close
         except Exception:  # a close that cannot be written now, or a socket already gone
             pass
-        transport = _transport_of(self.ws)
+        transport = transport_of(self.ws)
         if transport is not None and (not transport.is_closing() or transport.get_write_buffer_size()):
             transport.abort()
 
@@ -244,24 +245,3 @@ class Relay:
             frame = messages.MessageFrame(order_id=order_id, message=message)
             await self.ws.send_text(messages.encode(frame).decode())
             self.sent_seq[order_id] = message.seq
-
-
-def _transport_of(ws: WebSocket) -> asyncio.Transport | None:
-    """The connection under a Starlette WebSocket, to abort it. ASGI offers no way, so this
-    follows the socket's `send` to the server's protocol object (uvicorn's: a bound method,
-    maybe inside Starlette's wrapping closures) and takes its `transport`."""
-    found: list = [ws._send]
-    for _ in range(6):
-        nested = []
-        for send in found:
-            transport = getattr(getattr(send, "__self__", None), "transport", None)
-            if transport is not None and hasattr(transport, "abort"):
-                return transport
-            for cell in getattr(send, "__closure__", None) or ():
-                try:
-                    if callable(cell.cell_contents):
-                        nested.append(cell.cell_contents)
-                except ValueError:  # an empty cell
-                    continue
-        found = nested
-    return None

@@ -1,21 +1,22 @@
 """The customer and shopper WebSockets (contract section 6): the handshake (token, Origin);
 what happens on an accepted socket is gateway.session's.
 
-They are served in front of the app's middleware and router (`ChatSockets.middleware`): those
-layers have nothing to do for a chat socket, and each would cost every idle socket a
-suspended coroutine frame (about half a KB) and every frame sent a call through it."""
+The app hands them here before its middleware and router (gateway/app.py), which have
+nothing to do for a chat socket: each layer would cost every idle socket a suspended
+coroutine frame (about half a KB) and every frame sent a call through it."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 
 from gateway import closecodes
 from gateway.policy.chat import Role
 from gateway.session import Session
+from gateway.websocket_server import shed_handshake
 
 if TYPE_CHECKING:
     from gateway.services import Services
@@ -30,17 +31,12 @@ class ChatSockets:
 
     PATHS = {"/ws/customer": Role.CUSTOMER, "/ws/shopper": Role.SHOPPER}
 
-    def middleware(self, app: ASGIApp) -> ASGIApp:
-        """`app`, with the chat sockets answered before it."""
+    def role_of(self, scope: Scope) -> Role | None:
+        """The role of a chat socket's handshake (its path says which); None for anything else."""
+        return self.PATHS.get(scope["path"]) if scope["type"] == "websocket" else None
 
-        async def serve(scope: Scope, receive: Receive, send: Send) -> None:
-            role = self.PATHS.get(scope["path"]) if scope["type"] == "websocket" else None
-            if role is None:
-                await app(scope, receive, send)
-            else:
-                await self._serve(WebSocket(scope, receive, send), role)
-
-        return serve
+    async def serve(self, scope: Scope, receive: Receive, send: Send, role: Role) -> None:
+        await self._serve(WebSocket(scope, receive, send), role)
 
     def _origin_allowed(self, websocket: WebSocket) -> bool:
         # The raw headers (names lower-cased by the server), as building Starlette's Headers
@@ -58,6 +54,7 @@ class ChatSockets:
             await websocket.close(code=closecodes.POLICY_VIOLATION)  # before accept: 403
             return
         await websocket.accept()
+        shed_handshake(websocket)
         connections = services.metrics.connections.labels(role.value)
         connections.inc()
         try:
