@@ -116,8 +116,13 @@ class Relay:
     def left(self, order_id: str) -> None:
         self._queue(_Left(order_id))
 
-    async def stop(self) -> None:
+    def end(self) -> None:
+        """Nothing more is queued: the socket's reader is done."""
         self.ended = True
+
+    async def stop(self) -> None:
+        """Ends, and drops what is still queued (the socket is going)."""
+        self.end()
         await self.outbox.stop(finish_current=False)
 
     def _queue(self, item: _Item) -> None:

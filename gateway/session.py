@@ -77,7 +77,7 @@ class Session:
         try:
             await self._read()
         finally:
-            self.relay.ended = True  # the reader is done: nothing more is written
+            self.relay.end()  # the reader is done: nothing more is written
             await self.inbox.stop(finish_current=True)  # a send under way is stored or not, whole
             for order_id in list(self.attached):
                 await self._detach(order_id)

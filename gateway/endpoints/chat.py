@@ -35,22 +35,22 @@ class ChatSockets:
         """The role of a chat socket's handshake (its path says which); None for anything else."""
         return self.PATHS.get(scope["path"]) if scope["type"] == "websocket" else None
 
-    async def serve(self, scope: Scope, receive: Receive, send: Send, role: Role) -> None:
-        await self._serve(WebSocket(scope, receive, send), role)
-
-    def _origin_allowed(self, websocket: WebSocket) -> bool:
+    def _origin_allowed(self, scope: Scope) -> bool:
         # The raw headers (names lower-cased by the server), as building Starlette's Headers
         # for one lookup costs every handshake more than the lookup.
-        for name, value in websocket.scope["headers"]:
+        for name, value in scope["headers"]:
             if name == b"origin":
                 return value.decode("latin-1").rstrip("/") in self._origins
         return True  # no Origin: the shopper app
 
-    async def _serve(self, websocket: WebSocket, role: Role) -> None:
+    async def serve(self, scope: Scope, receive: Receive, send: Send, role: Role) -> None:
+        """A chat socket of `role`: refused before accept (403) without a token of that role
+        or from an origin not allowed; else served until it closes."""
         services = self._services
+        websocket = WebSocket(scope, receive, send)
         token = websocket.query_params.get("token", "")
         subject = services.tokens.subject(token, role, services.clock())
-        if subject is None or not self._origin_allowed(websocket):
+        if subject is None or not self._origin_allowed(scope):
             await websocket.close(code=closecodes.POLICY_VIOLATION)  # before accept: 403
             return
         await websocket.accept()
