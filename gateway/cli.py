@@ -11,7 +11,7 @@ import logging.config
 import os
 import socket
 import sys
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 
 import msgspec
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -103,8 +103,9 @@ def _serve(settings: Settings, generated: list[str], host: str, port: int, *, fo
             print(text, flush=True)
         startup = StartupFailure(create_app(settings))
         config = uvicorn.Config(
-            startup, host=host, port=sock.getsockname()[1], log_config=log_config, log_level="info",
-            access_log=True, lifespan="on", timeout_graceful_shutdown=GRACEFUL_SHUTDOWN, **WS_OPTIONS,
+            startup, interface="asgi3", host=host, port=sock.getsockname()[1], log_config=log_config,
+            log_level="info", access_log=True, lifespan="on", timeout_graceful_shutdown=GRACEFUL_SHUTDOWN,
+            **WS_OPTIONS,
         )
         server = uvicorn.Server(config)
         try:
@@ -126,11 +127,12 @@ class StartupFailure:
         self.app = app
         self.reason = ""
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "lifespan":
-            await self.app(scope, receive, send)
-            return
+    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+        # Not a coroutine itself, so a socket does not keep a frame of it for its whole life
+        # (uvicorn is told the interface: it would take a plain callable for ASGI 2).
+        return self.app(scope, receive, send) if scope["type"] != "lifespan" else self._lifespan(scope, receive, send)
 
+    async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
         async def tell(message: Message) -> None:
             if message["type"] == "lifespan.startup.failed":
                 # Starlette sends this from its `except` block: the exception is at hand.

@@ -8,7 +8,7 @@ coroutine frame (about half a KB) and every frame sent a call through it."""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
@@ -48,7 +48,7 @@ class ChatSockets:
         or from an origin not allowed; else served until it closes."""
         services = self._services
         websocket = WebSocket(scope, receive, send)
-        token = websocket.query_params.get("token", "")
+        token = _token_of(scope)
         subject = services.tokens.subject(token, role, services.clock())
         if subject is None or not self._origin_allowed(scope):
             await websocket.close(code=closecodes.POLICY_VIOLATION)  # before accept: 403
@@ -61,3 +61,13 @@ class ChatSockets:
             await Session(websocket, role, subject, services).run()
         finally:
             connections.dec()
+
+
+def _token_of(scope: Scope) -> str:
+    """The `token` query parameter (the last one, as Starlette reads it), parsed here rather
+    than through `WebSocket.query_params`, which would keep a parsed copy for the socket's life."""
+    token = ""
+    for name, value in parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True):
+        if name == "token":
+            token = value
+    return token
