@@ -24,7 +24,8 @@ from gateway.store.records import ChatMessage
 # with what a shopper message owes: its first receipt (stored, and published after the
 # message) and its text, a job in the order's outbox (gateway/jobs/outbox.py). Both frames
 # and the job are spliced around the seq the script assigns. A key created here inherits the
-# order's TTL, so an order that is expiring leaves nothing. Returns nil for a missing order,
+# order's expiry instant (PEXPIRETIME: the same millisecond, which a TTL copied from PTTL is
+# not always), so an order that is expiring leaves nothing. Returns nil for a missing order,
 # {1, seq} for a new message, {0, message json} for a retry (which writes nothing).
 _APPEND = """
 local rec, history, clients, texts, owed = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
@@ -41,10 +42,10 @@ redis.call('RPUSH', history, message)
 if client ~= '' then redis.call('HSET', clients, client, seq) end
 if sms ~= '' then redis.call('HSET', texts, seq, sms) end
 if job_head ~= '' then redis.call('HSET', owed, job_head .. seq, job_value .. seq .. '}') end
-local ttl = redis.call('PTTL', rec)
-if ttl > 0 then
+local at = redis.call('PEXPIRETIME', rec)
+if at > 0 then
   for i = 2, #KEYS do
-    if redis.call('PTTL', KEYS[i]) == -1 then redis.call('PEXPIRE', KEYS[i], ttl) end
+    if redis.call('PEXPIRETIME', KEYS[i]) == -1 then redis.call('PEXPIREAT', KEYS[i], at) end
   end
 end
 redis.call('PUBLISH', channel, head .. message .. '}')
@@ -54,17 +55,18 @@ return {1, seq}
 
 # Forward-only SMS state: set the new state if the current one is among those it may follow
 # (computed in Python by receipts.predecessors; "" stands for "no state yet"), and publish
-# the receipt frame. A key created here inherits the order's TTL. Returns 1 when it moved.
+# the receipt frame. A key created here inherits the order's expiry instant. Returns 1 when
+# it moved.
 _ADVANCE = """
 local rec, texts = KEYS[1], KEYS[2]
 local field, new, channel, frame = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local ttl = redis.call('PTTL', rec)
-if ttl == -2 then return 0 end
+local at = redis.call('PEXPIRETIME', rec)
+if at == -2 then return 0 end
 local current = redis.call('HGET', texts, field) or ''
 for i = 5, #ARGV do
   if ARGV[i] == current then
     redis.call('HSET', texts, field, new)
-    if ttl > 0 then redis.call('PEXPIRE', texts, ttl) end
+    if at > 0 then redis.call('PEXPIREAT', texts, at) end
     redis.call('PUBLISH', channel, frame)
     return 1
   end
@@ -101,8 +103,8 @@ local message = '{"seq":' .. seq .. tail
 redis.call('RPUSH', history, message)
 if client ~= '' then
   redis.call('HSET', clients, client, seq)
-  local ttl = redis.call('PTTL', rec)
-  if ttl > 0 then redis.call('PEXPIRE', clients, ttl) end
+  local at = redis.call('PEXPIRETIME', rec)
+  if at > 0 then redis.call('PEXPIREAT', clients, at) end
 end
 redis.call('PUBLISH', channel, head .. message .. '}')
 redis.call('PUBLISH', channel, proposal_frame)

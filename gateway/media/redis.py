@@ -16,17 +16,18 @@ from gateway.redis_connection import unreachable_as
 from gateway.store.base import StoreUnavailable
 from gateway.store.keys import OrderKeys
 
-# Stores a photo only while its order exists; the two hashes take the order's TTL when it has
-# one (a photo that arrives for a closed order, e.g. a late MMS fetch, still goes with it).
+# Stores a photo only while its order exists; the two hashes take the order's expiry instant
+# when it has one (a photo that arrives for a closed order, e.g. a late MMS fetch, still goes
+# with it).
 _PUT = """
 local rec, bytes, types = KEYS[1], KEYS[2], KEYS[3]
-local ttl = redis.call('PTTL', rec)
-if ttl == -2 then return 0 end
+local at = redis.call('PEXPIRETIME', rec)
+if at == -2 then return 0 end
 redis.call('HSET', bytes, ARGV[1], ARGV[2])
 redis.call('HSET', types, ARGV[1], ARGV[3])
-if ttl > 0 then
-  redis.call('PEXPIRE', bytes, ttl)
-  redis.call('PEXPIRE', types, ttl)
+if at > 0 then
+  redis.call('PEXPIREAT', bytes, at)
+  redis.call('PEXPIREAT', types, at)
 end
 return 1
 """

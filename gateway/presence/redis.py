@@ -20,8 +20,8 @@ local now = redis.call('TIME')
 local ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
 local lease_end = ms + tonumber(ARGV[1])
 for i = 2, #ARGV do redis.call('HSET', KEYS[1], ARGV[i], lease_end) end
-local ttl = redis.call('PTTL', KEYS[2])
-if ttl > 0 then redis.call('PEXPIRE', KEYS[1], ttl) end
+local at = redis.call('PEXPIRETIME', KEYS[2])
+if at > 0 then redis.call('PEXPIREAT', KEYS[1], at) end
 """
 
 _REFRESH = """
@@ -47,8 +47,8 @@ return present
 _READ = """
 local current = tonumber(redis.call('GET', KEYS[1]) or '0')
 if tonumber(ARGV[1]) > current then
-  local ttl = redis.call('PTTL', KEYS[2])
-  if ttl > 0 then redis.call('SET', KEYS[1], ARGV[1], 'PX', ttl) else redis.call('SET', KEYS[1], ARGV[1]) end
+  local at = redis.call('PEXPIRETIME', KEYS[2])
+  if at > 0 then redis.call('SET', KEYS[1], ARGV[1], 'PXAT', at) else redis.call('SET', KEYS[1], ARGV[1]) end
 end
 """
 
