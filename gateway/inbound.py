@@ -60,17 +60,18 @@ class Inbound:
             self._metrics.inbound_texts.labels("ignore").inc()
             return []
         keyword = classify_keyword(sms.body, sms.opt_out_type)
-        order = await self._route(phone, sms.sender)
+        order, routed = await self._route(phone, sms.sender)
         state = self._orders.chat_state(order) if order else None
         replied = frozenset(order.replied_states) if order else frozenset()
         may_reply = order is None or self._orders.communications(order) is Communications.PLATFORM
         decision = on_inbound_sms(keyword, state, replied, may_reply=may_reply)
         self._metrics.inbound_texts.labels(decision.action.value).inc()
-        return await self._carry_out(decision, sms, phone, order)
+        return await self._carry_out(decision, sms, phone, order, routed)
 
     async def _carry_out(
-        self, decision: InboundDecision, sms: InboundSMS, phone: str, order: OrderRecord | None
+        self, decision: InboundDecision, sms: InboundSMS, phone: str, order: OrderRecord | None, routed: bool
     ) -> list[str]:
+        """`routed`: the phone's texts to this number already go to `order`."""
         match decision.action:
             case InboundAction.BLOCK:
                 await self._store.set_blocked(phone, None, True)
@@ -89,16 +90,16 @@ class Inbound:
                 return []
             case InboundAction.APPEND:
                 assert order is not None
-                if not await self._answered_by_digit(order, sms):
-                    await self._append(order, sms)
+                if not await self._answered_by_digit(order, sms, routed):
+                    await self._append(order, sms, routed)
                 return []
             case InboundAction.KEEP:
                 assert order is not None
-                await self._append(order, sms)
+                await self._append(order, sms, routed)
                 return []
             case InboundAction.KEEP_AND_REPLY:
                 assert order is not None and decision.reply_state is not None
-                await self._append(order, sms)
+                await self._append(order, sms, routed)
                 if not await self._mark_replied(order.id, decision.reply_state.value):
                     return []  # another node replied first
                 return [templates.polite_reply(decision.reply_state.value, *self._retailer_contact(order))]
@@ -107,13 +108,14 @@ class Inbound:
     def _retailer_contact(self, order: OrderRecord) -> tuple[str, str]:
         return self._settings.retailer_name(order.retailer), self._settings.retailer_support(order.retailer)
 
-    async def _route(self, phone: str, sender: str) -> OrderRecord | None:
-        """The order this text is about (policy.routing.route_inbound)."""
-        orders = await self._store.orders_of_phone(phone)
-        chosen = route_inbound(orders, await self._store.route(phone, sender), sender)
-        return next((o for o in orders if o.id == chosen), None)
+    async def _route(self, phone: str, sender: str) -> tuple[OrderRecord | None, bool]:
+        """The order this text is about (policy.routing.route_inbound), and whether the phone's
+        texts to `sender` already go to it."""
+        orders, routed = await self._store.orders_and_route(phone, sender)
+        chosen = route_inbound(orders, routed, sender)
+        return next((o for o in orders if o.id == chosen), None), chosen is not None and chosen == routed
 
-    async def _append(self, order: OrderRecord, sms: InboundSMS) -> None:
+    async def _append(self, order: OrderRecord, sms: InboundSMS, routed: bool) -> None:
         text = sms.body.strip()
         parts = [text[start : start + MAX_TEXT] for start in range(0, len(text), MAX_TEXT)]
         if sms.media:  # the photos come with the last part, once fetched (gateway.mms)
@@ -123,9 +125,10 @@ class Inbound:
         if sms.media:
             await self._photos_in.receive(order, sms, last)
         # The customer is talking about this order: their next text on this number goes to it.
-        await self._store.set_route(order.customer_phone, sms.sender, order.id)
+        if not routed:
+            await self._store.set_route(order.customer_phone, sms.sender, order.id)
 
-    async def _answered_by_digit(self, order: OrderRecord, sms: InboundSMS) -> bool:
+    async def _answered_by_digit(self, order: OrderRecord, sms: InboundSMS, routed: bool) -> bool:
         """A text of just one digit answers the order's latest open proposal, when the digit
         is one of its choices; whether it is the first answer the chat log decides, atomically
         (a page may have answered on another node). Any other case is ordinary chat."""
@@ -140,7 +143,8 @@ class Inbound:
         message, _ = await self._chat.answer(order, Via.SMS, proposal, choice)
         if message is None:
             return False  # answered first by someone else: the digit is just chat
-        await self._store.set_route(order.customer_phone, sms.sender, order.id)
+        if not routed:
+            await self._store.set_route(order.customer_phone, sms.sender, order.id)
         return True
 
     async def _mark_replied(self, order_id: str, state: str) -> bool:

@@ -79,7 +79,11 @@ class OrderStore(Protocol):
         """Marks `order_id` as this phone's most recently active order on `sender`."""
         ...
 
-    async def route(self, phone: str, sender: str) -> str | None: ...
+    async def orders_and_route(self, phone: str, sender: str) -> tuple[list[OrderRecord], str | None]:
+        """What an inbound text is routed by, read together: every order of this phone still
+        kept, oldest first (as orders_of_phone), and the one of them most recently active on
+        `sender` (None when there is none)."""
+        ...
 
     async def set_blocked(self, phone: str, sender: str | None, blocked: bool) -> None:
         """sender None: the keyword block (every sender); else the block of one sender."""

@@ -130,9 +130,10 @@ class MemoryOrderStore:
     async def set_route(self, phone: str, sender: str, order_id: str) -> None:
         self._routes[(phone, sender)] = order_id
 
-    async def route(self, phone: str, sender: str) -> str | None:
-        order_id = self._routes.get((phone, sender))
-        return order_id if order_id is not None and self.alive(order_id) else None
+    async def orders_and_route(self, phone: str, sender: str) -> tuple[list[OrderRecord], str | None]:
+        orders = await self.orders_of_phone(phone)
+        routed = self._routes.get((phone, sender))
+        return orders, routed if any(order.id == routed for order in orders) else None
 
     async def set_blocked(self, phone: str, sender: str | None, blocked: bool) -> None:
         if sender is None:

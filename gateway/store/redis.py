@@ -154,13 +154,21 @@ class RedisOrderStore:
     @_reachable
     async def orders_of_phone(self, phone: str) -> list[OrderRecord]:
         index = k.phone_orders(phone)
-        order_ids = [raw.decode() for raw in await self._redis.zrange(index, 0, -1)]
-        if not order_ids:
+        return await self._kept_orders(index, await self._redis.zrange(index, 0, -1))
+
+    async def _kept_orders(self, index: str, raw_ids: list[bytes]) -> list[OrderRecord]:
+        """The records of a phone's `index` entries, oldest first; entries whose order is gone
+        are dropped from the index on the way."""
+        order_ids = [raw.decode() for raw in raw_ids]
+        if len(order_ids) == 1:  # the usual case: a plain GET costs less than a pipeline
+            raws = [await self._redis.get(OrderKeys(order_ids[0]).rec)]
+        elif order_ids:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for order_id in order_ids:
+                    pipe.get(OrderKeys(order_id).rec)
+                raws = await pipe.execute()
+        else:
             return []
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for order_id in order_ids:
-                pipe.get(OrderKeys(order_id).rec)
-            raws = await pipe.execute()
         gone = [order_id for order_id, raw in zip(order_ids, raws) if raw is None]
         if gone:
             await self._redis.zrem(index, *gone)
@@ -173,15 +181,18 @@ class RedisOrderStore:
         await self._redis.hset(k.phone_routes(phone), sender, order_id)
 
     @_reachable
-    async def route(self, phone: str, sender: str) -> str | None:
-        raw = await self._redis.hget(k.phone_routes(phone), sender)
-        if raw is None:
-            return None
-        order_id = raw.decode()
-        if await self._redis.exists(OrderKeys(order_id).rec):
-            return order_id
-        await self._drop_route(keys=[k.phone_routes(phone)], args=[sender, order_id])
-        return None
+    async def orders_and_route(self, phone: str, sender: str) -> tuple[list[OrderRecord], str | None]:
+        index, routes = k.phone_orders(phone), k.phone_routes(phone)
+        async with self._redis.pipeline(transaction=False) as pipe:  # one round trip for both
+            pipe.zrange(index, 0, -1)
+            pipe.hget(routes, sender)
+            raw_ids, raw_routed = await pipe.execute()
+        orders = await self._kept_orders(index, raw_ids)
+        routed = None if raw_routed is None else raw_routed.decode()
+        if routed is not None and not any(order.id == routed for order in orders):
+            await self._drop_route(keys=[routes], args=[sender, routed])  # its order is gone
+            routed = None
+        return orders, routed
 
     @_reachable
     async def set_blocked(self, phone: str, sender: str | None, blocked: bool) -> None:

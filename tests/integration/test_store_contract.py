@@ -264,7 +264,7 @@ async def test_expired_order_leaves_nothing_behind(backend: Backend, written_aft
     await until(gone)
     assert await backend.log.messages(order.id, after=0, limit=10) == []
     assert await backend.log.last_seq(order.id) == 0
-    assert await backend.store.route(order.customer_phone, SENDER) is None
+    assert await backend.store.orders_and_route(order.customer_phone, SENDER) == ([], None)
     assert await backend.store.orders_of_phone(order.customer_phone) == []
     if backend.redis is not None:
         assert [key async for key in backend.redis.scan_iter(match=f"*{order.id}*")] == []
@@ -275,16 +275,26 @@ async def test_expired_order_leaves_nothing_behind(backend: Backend, written_aft
 # phones ---------------------------------------------------------------------------------
 
 
-async def test_route_is_per_phone_and_sender(backend: Backend) -> None:
-    first, second = new_order(), new_order()
+async def test_route_is_per_phone_and_sender_and_read_with_the_phones_orders(backend: Backend) -> None:
+    phone = f"+1555{uuid.uuid4().int % 10**7:07d}"
+    first, second = new_order(phone, created_at=100.0), new_order(phone, created_at=200.0)
     for order in (first, second):
         await backend.store.create_order(order)
-    phone = first.customer_phone
-    assert await backend.store.route(phone, SENDER) is None
+    assert await backend.store.orders_and_route(phone, SENDER) == ([first, second], None)
     await backend.store.set_route(phone, SENDER, first.id)
     await backend.store.set_route(phone, SENDER, second.id)
-    assert await backend.other.route(phone, SENDER) == second.id
-    assert await backend.other.route(phone, "+15005550007") is None
+    assert await backend.other.orders_and_route(phone, SENDER) == ([first, second], second.id)
+    assert await backend.other.orders_and_route(phone, "+15005550007") == ([first, second], None)
+
+
+async def test_a_route_to_an_order_that_is_not_kept_reads_as_none(backend: Backend) -> None:
+    """A route whose order is gone (or was never this phone's) routes nothing."""
+    kept = new_order()
+    await backend.store.create_order(kept)
+    await backend.store.set_route(kept.customer_phone, SENDER, "o-long-gone")
+    assert await backend.other.orders_and_route(kept.customer_phone, SENDER) == ([kept], None)
+    if backend.redis is not None:  # and is dropped on the way
+        assert await backend.redis.hget(f"phone:{kept.customer_phone}:routes", SENDER) is None
 
 
 async def test_keyword_block_covers_every_sender_and_sender_block_one(backend: Backend) -> None:
