@@ -55,10 +55,13 @@ class Chat:
         media: list[MediaRef] | None = None,
         proposal: Proposal | None = None,
         on_stored: Callable[[ChatMessage], None] | None = None,
+        as_read: bool = False,
     ) -> tuple[ChatMessage, bool]:
         """Returns the stored message and whether it is new (False: a retried client_id).
         `on_stored` runs as soon as the message and its debts are stored, before they are
-        queued, so a sender's ack does not wait on SMS bookkeeping."""
+        queued, so a sender's ack does not wait on SMS bookkeeping. `as_read`: `order` is a
+        copy, and the message is stored only if the record is still as read (else
+        StaleOrder, and nothing is stored)."""
         draft = ChatMessage(
             seq=0, id=uuid.uuid4().hex, sender=sender, via=via, text=text, at=iso(self._clock()), client_id=client_id,
             media=media or None, proposal=proposal,
@@ -66,7 +69,7 @@ class Chat:
         owes = await self._texter.owes(order) if sender is Role.SHOPPER else None
         if owes is not None and proposal is not None:
             owes = msgspec.structs.replace(owes, body=proposal_sms(order, draft))
-        message, created = await self._log.append(order.id, draft, owes)
+        message, created = await self._log.append(order.id, draft, owes, order.version if as_read else 0)
         if on_stored is not None:
             on_stored(message)
         if created:

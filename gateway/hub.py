@@ -18,7 +18,9 @@ from gateway.store.records import OrderRecord
 log = logging.getLogger("gateway.hub")
 
 # A note on an order's channel for the hubs alone (gateway.order_changes): the order's record
-# changed, so drop the copy. Status frames say so too.
+# changed, so drop the copy. Status frames say so too. A message decided on a copy the note
+# has not reached yet is not stored (the record's version is checked as it is appended) and
+# is decided again on the record (Session, ChatLog.append).
 CHANGED = "changed"
 ORDER_MAX_AGE = 5.0  # seconds a copy is trusted without a note (in case a note was lost)
 
@@ -100,6 +102,12 @@ class Hub:
             del self._rooms[order_id]
             if room.pump is not None:
                 room.pump.cancel()
+
+    def forget_order(self, order_id: str) -> None:
+        """Drops this node's copy of the order's record: it was found behind the record."""
+        room = self._rooms.get(order_id)
+        if room is not None:
+            room.forget_order()
 
     async def order(
         self, order_id: str, load: Callable[[str], Awaitable[OrderRecord | None]]

@@ -143,6 +143,7 @@ class Orders:
             consent=consent,
             sender=sender,
             created_at=now,
+            version=1,
         ).with_consent(consent, now)  # the first entry of its consent log
         stored, created = await self._store.create_order(record)
         if not created:  # another request created it in between

@@ -13,7 +13,7 @@ from starlette.websockets import WebSocket
 from gateway import messages
 from gateway.broker.base import BrokerUnavailable
 from gateway.capacity import Overloaded
-from gateway.chatlog.base import Answered
+from gateway.chatlog.base import Answered, StaleOrder
 from gateway.lane import Lane
 from gateway.policy.chat import (
     MAX_TEXT, Bucket, ErrorCode, Role, Via, may_join, media_error, send_error, take, text_error,
@@ -250,10 +250,22 @@ class Session:
             acked = True
             self.reply(messages.Ack(client_id=client_id, message=message))
 
-        try:
+        async def post(order: OrderRecord, as_read: bool) -> None:
             await self.services.chat.post(
-                order, self.role, self.via, text, client_id, media=media, proposal=proposal, on_stored=ack
+                order, self.role, self.via, text, client_id, media=media, proposal=proposal, on_stored=ack,
+                as_read=as_read,
             )
+
+        try:
+            try:
+                await post(order, as_read=True)  # decided on this node's copy of the record
+            except StaleOrder:
+                # The copy was behind the record (changed through another node, whose note
+                # has not arrived yet): nothing was stored; decide again on the record as it is.
+                self.services.hub.forget_order(order_id)
+                order = await self._chat_order(order_id, client_id, counted=False)
+                if order is not None:
+                    await post(order, as_read=False)
         except ConnectionError as exc:  # Overloaded too
             if not acked:
                 raise
@@ -261,14 +273,16 @@ class Session:
             # the ack. What failed is after the store (the text's bookkeeping).
             log.warning("a chat message was stored and acked, but its follow-up failed (%s)", type(exc).__name__)
 
-    async def _chat_order(self, order_id: str, client_id: str) -> OrderRecord | None:
-        """The order, when this socket may write in its chat now (rate limit, still its
-        order, chat open); else None, the reason sent as an error frame."""
-        bucket, allowed = take(self.buckets.get(order_id), self.services.monotonic(), self.rate)
-        self.buckets[order_id] = bucket
-        if not allowed:
-            self.error(ErrorCode.RATE_LIMITED, f"at most {self.rate:g} messages a second", client_id)
-            return None
+    async def _chat_order(self, order_id: str, client_id: str, counted: bool = True) -> OrderRecord | None:
+        """The order, when this socket may write in its chat now (rate limit unless the send
+        was `counted` already, still its order, chat open); else None, the reason sent as an
+        error frame."""
+        if counted:
+            bucket, allowed = take(self.buckets.get(order_id), self.services.monotonic(), self.rate)
+            self.buckets[order_id] = bucket
+            if not allowed:
+                self.error(ErrorCode.RATE_LIMITED, f"at most {self.rate:g} messages a second", client_id)
+                return None
         order = await self.services.hub.order(order_id, self.store.get_order)  # a copy, kept current
         if order is None:
             self.error(ErrorCode.CHAT_CLOSED, "this order's chat has been purged", client_id)

@@ -45,6 +45,11 @@ class Owes(msgspec.Struct, frozen=True):
         return message.text if self.body is None else self.body
 
 
+class StaleOrder(Exception):
+    """The order's record is no longer the version a message was decided on (ChatLog.append):
+    nothing was stored. Decide again on the record as it is."""
+
+
 class ChatLog(Protocol):
     """Each order's messages, numbered, and the SMS state of each shopper message.
 
@@ -53,7 +58,9 @@ class ChatLog(Protocol):
       (sender, client_id) remembered so a retry returns the same message, its `message`
       frame published on the order's channel, and what it owes (`Owes`: its first receipt,
       published after the message, and its text in the order's outbox), all before it
-      returns, and in seq order. A retry writes nothing and owes nothing again.
+      returns, and in seq order. A retry writes nothing and owes nothing again. Given the
+      `version` of the order's record the message was decided on, it stores nothing unless
+      the record is still that version (StaleOrder), in the same step.
     - `answer` is atomic too, across every node and channel: the first answer to a proposal
       is written into the proposal message (same seq, same place in history) and appended
       as the customer's answer message with the next seq, and both the `message` and the
@@ -66,10 +73,11 @@ class ChatLog(Protocol):
     """
 
     async def append(
-        self, order_id: str, message: ChatMessage, owes: Owes | None = None
+        self, order_id: str, message: ChatMessage, owes: Owes | None = None, version: int = 0
     ) -> tuple[ChatMessage, bool]:
         """Stores `message` (its seq is ignored) with the next seq. Returns the stored message
-        and whether it is new (False: a retried client_id, answered with the first one)."""
+        and whether it is new (False: a retried client_id, answered with the first one).
+        `version`: the order record's the message was decided on (0: not checked)."""
         ...
 
     async def answer(self, order_id: str, message: ChatMessage) -> tuple[ChatMessage | None, Answered]:

@@ -6,7 +6,7 @@ import msgspec
 
 from gateway import channels
 from gateway.channels import OrderChannels
-from gateway.chatlog.base import Answered, Owes, proposal_answer
+from gateway.chatlog.base import Answered, Owes, StaleOrder, proposal_answer
 from gateway.jobs.debts import message_text_debt
 from gateway.policy.receipts import SMSState, advances
 from gateway.store.base import OrderNotFound
@@ -45,7 +45,7 @@ class MemoryChatLog:
             del self._logs[order_id]
 
     async def append(
-        self, order_id: str, message: ChatMessage, owes: Owes | None = None
+        self, order_id: str, message: ChatMessage, owes: Owes | None = None, version: int = 0
     ) -> tuple[ChatMessage, bool]:
         log = self._log(order_id)
         if log is None:
@@ -53,6 +53,8 @@ class MemoryChatLog:
         key = (message.sender, message.client_id) if message.client_id is not None else None
         if key is not None and key in log.by_client:
             return log.messages[log.by_client[key].seq - 1], False  # as it is now (answered?)
+        if version and self._orders.version_of(order_id) != version:
+            raise StaleOrder(order_id)
         stored = msgspec.structs.replace(message, seq=len(log.messages) + 1)
         log.messages.append(stored)
         if key is not None:

@@ -10,7 +10,7 @@ from redis import exceptions as redis_errors
 from redis.asyncio.cluster import RedisCluster
 
 from gateway import channels, redis_connection
-from gateway.chatlog.base import Answered, Owes, proposal_answer
+from gateway.chatlog.base import Answered, Owes, StaleOrder, proposal_answer
 from gateway.jobs.debts import TEXT, message_text_parts
 from gateway.jobs.outbox import GRACE
 from gateway.policy.receipts import SMSState, predecessors
@@ -18,6 +18,7 @@ from gateway.redis_connection import publishing, unreachable_as
 from gateway.store.base import OrderNotFound, StoreUnavailable
 from gateway.store.keys import OrderKeys, bucket, outbox_index
 from gateway.store.records import ChatMessage
+from gateway.store.redis import record_tail
 
 # One round trip per chat message: the idempotency check, the next seq (the history list's
 # length), the message stored, its client_id remembered, and the frame published, atomically;
@@ -26,16 +27,22 @@ from gateway.store.records import ChatMessage
 # and the job are spliced around the seq the script assigns. A key created here inherits the
 # order's expiry instant (PEXPIRETIME: the same millisecond, which a TTL copied from PTTL is
 # not always), so an order that is expiring leaves nothing. Returns nil for a missing order,
-# {1, seq} for a new message, {0, message json} for a retry (which writes nothing).
+# {1, seq} for a new message, {0, message json} for a retry (which writes nothing), {2}
+# (STALE) when the record is not the version the message was decided on (ARGV[10]: the tail of
+# that version's encoding, store.redis.record_tail; "" checks nothing).
+STALE = 2
 _APPEND = """
 local rec, history, clients, texts, owed = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local client, tail, head, channel = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local sms, receipt_head, receipt_tail, job_head, job_value = ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9]
-if redis.call('EXISTS', rec) == 0 then return false end
+local version_tail = ARGV[10]
+local record = redis.call('GET', rec)
+if not record then return false end
 if client ~= '' then
   local seen = redis.call('HGET', clients, client)
   if seen then return {0, redis.call('LINDEX', history, tonumber(seen) - 1)} end
 end
+if version_tail ~= '' and string.sub(record, -#version_tail) ~= version_tail then return {2} end
 local seq = redis.call('LLEN', history) + 1
 local message = '{"seq":' .. seq .. tail
 redis.call('RPUSH', history, message)
@@ -139,7 +146,7 @@ class RedisChatLog:
 
     @_reachable
     async def append(
-        self, order_id: str, message: ChatMessage, owes: Owes | None = None
+        self, order_id: str, message: ChatMessage, owes: Owes | None = None, version: int = 0
     ) -> tuple[ChatMessage, bool]:
         keys = OrderKeys(order_id)
         tail, head = channels.message_frame_parts(order_id, msgspec.structs.replace(message, seq=0))
@@ -154,10 +161,12 @@ class RedisChatLog:
         found = await self._run_append(
             order_id, owes is not None and owes.text,
             [keys.rec, keys.history, keys.clients, keys.texts, keys.owed],
-            [client, tail, head, channels.order_channel(order_id), *owing],
+            [client, tail, head, channels.order_channel(order_id), *owing, record_tail(version)],
         )
         if found is None:
             raise OrderNotFound(order_id)
+        if found[0] == STALE:
+            raise StaleOrder(order_id)
         created, value = found
         if created:
             return msgspec.structs.replace(message, seq=int(value)), True

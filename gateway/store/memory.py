@@ -7,6 +7,8 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import TypeVar
 
+import msgspec
+
 from gateway.jobs.outbox import MemoryOutbox
 from gateway.sms.base import StatusReport
 from gateway.store.base import OrderNotFound, Owing
@@ -52,6 +54,10 @@ class MemoryOrderStore:
 
     def alive(self, order_id: str) -> bool:
         return self._kept(order_id) is not None
+
+    def version_of(self, order_id: str) -> int | None:
+        kept = self._kept(order_id)
+        return None if kept is None else kept.record.version
 
     def _kept(self, order_id: str) -> _Kept | None:
         kept = self._orders.get(order_id)
@@ -110,7 +116,7 @@ class MemoryOrderStore:
             raise OrderNotFound(order_id)
         record, result = change(kept.record)
         if record is not None:
-            kept.record = record
+            kept.record = msgspec.structs.replace(record, version=kept.record.version + 1)
             owed = owing(result) if owing is not None else Owing()
             self.outbox.write(order_id, owed.debts)
             if owed.expire_after is not None:

@@ -45,6 +45,11 @@ class OrderRecord(msgspec.Struct, frozen=True, kw_only=True):
     events: tuple[EventRecord, ...] = ()
     replied_states: tuple[str, ...] = ()  # chat states that already got the one polite reply
     closed_at: float | None = None
+    # Bumped by every write of the record (OrderStore.update_order); a new order's is 1, and 0
+    # is a record from before versions (never checked). A node decides a chat message on its
+    # copy of the record, and the chat log stores the message only if the record is still
+    # that version (ChatLog.append). The last field: Redis checks it by the encoding's tail.
+    version: int = 0
 
     def with_consent(self, consent: Consent, at: float) -> OrderRecord:
         """This order with `consent`, the change kept in its log with its source and time."""

@@ -53,6 +53,12 @@ return false
 """
 
 _encode = msgspec.msgpack.Encoder().encode
+
+
+def record_tail(version: int) -> bytes:
+    """How a stored record of `version` ends (its last key, `version`, and the value), for a
+    script to check a copy against the record without decoding it; b"" for 0 (unchecked)."""
+    return b"" if version == 0 else _encode("version") + _encode(version)
 _decode_order = msgspec.msgpack.Decoder(OrderRecord).decode
 _decode_text_ref = msgspec.msgpack.Decoder(TextRef).decode
 _decode_report = msgspec.msgpack.Decoder(StatusReport).decode
@@ -126,9 +132,11 @@ class RedisOrderStore:
                     raw = await pipe.get(key)
                     if raw is None:
                         raise OrderNotFound(order_id)
-                    record, result = change(_decode_order(raw))
+                    current = _decode_order(raw)
+                    record, result = change(current)
                     if record is None:
                         return result
+                    record = msgspec.structs.replace(record, version=current.version + 1)
                     owed = owing(result) if owing is not None else Owing()
                     if owed.debts:  # marked first, so an order that owes is always found
                         # Through the client, not the watching pipeline: on a cluster the

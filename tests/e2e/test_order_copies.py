@@ -1,13 +1,19 @@
 """A node keeps a copy of each followed order's record so a chat message costs one Redis
-round trip; a change made through any node reaches the copy before the next send."""
+round trip; a change made through any node reaches the next send, even one that reaches
+its node before the note that the record changed."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
 
+import msgspec
 import pytest
+import redis.asyncio as aioredis
 
+from gateway.policy.consent import Consent, ConsentSource
+from gateway.store.records import Shopper
+from gateway.store.redis import RedisOrderStore
 from support.app_server import RunningGateway, auth, base_config, frame_of, join, running_gateway, send_text
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
@@ -56,6 +62,52 @@ async def test_a_shopper_reassigned_on_another_node_may_no_longer_send(nodes) ->
 
     moved = await node_b.event(order_id, "checkout", shopper={"id": "shopper-2", "name": "Sam"})
     assert moved.status_code == 200, moved.text
+
+    await send_text(shopper, order_id, "Still here", "m2")
+    refused = await frame_of(shopper, "error")
+    assert (refused["code"], refused["client_id"]) == ("not_authorized", "m2")
+
+
+async def test_a_change_whose_note_has_not_arrived_still_reaches_the_next_message(nodes, redis_url: str) -> None:
+    """The record is written first and its note travels after it: a send decided on node A's
+    copy in between is checked against the record as it is, and decided again."""
+    node_a, _ = nodes
+    order_id = f"o-{uuid.uuid4().hex}"
+    await node_a.picking_order(order_id, sms_opt_in=False)
+    shopper = await node_a.connect("shopper", await node_a.shopper_token())
+    await join(shopper, order_id)
+    await send_text(shopper, order_id, "Green bananas ok?", "m1")
+    assert await _receipt(shopper, 1) == "not_sent"  # node A now holds the record: opted out
+
+    # Texts turned on by a writer that announces nothing: the note is as good as never here.
+    client = aioredis.from_url(redis_url)
+    try:
+        await RedisOrderStore(client).update_order(
+            order_id, lambda r: (r.with_consent(Consent(opt_in=True, source=ConsentSource.CUSTOMER), 0.0), None)
+        )
+    finally:
+        await client.aclose()
+
+    await send_text(shopper, order_id, "Or yellow?", "m2")
+    assert await _receipt(shopper, 2) == "queued"
+
+
+async def test_a_reassignment_whose_note_has_not_arrived_still_stops_the_old_shopper(nodes, redis_url: str) -> None:
+    node_a, _ = nodes
+    order_id = f"o-{uuid.uuid4().hex}"
+    await node_a.picking_order(order_id, shopper_id="shopper-1")
+    shopper = await node_a.connect("shopper", await node_a.shopper_token("shopper-1"))
+    await join(shopper, order_id)
+    await send_text(shopper, order_id, "On it", "m1")
+    assert (await frame_of(shopper, "ack"))["message"]["seq"] == 1
+
+    client = aioredis.from_url(redis_url)
+    try:  # reassigned by a writer that announces nothing
+        await RedisOrderStore(client).update_order(
+            order_id, lambda r: (msgspec.structs.replace(r, shopper=Shopper(id="shopper-2", name="Sam")), None)
+        )
+    finally:
+        await client.aclose()
 
     await send_text(shopper, order_id, "Still here", "m2")
     refused = await frame_of(shopper, "error")

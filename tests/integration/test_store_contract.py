@@ -18,7 +18,7 @@ from gateway.broker.cluster import RedisClusterBroker
 from gateway.broker.memory import MemoryBroker
 from gateway.broker.redis import RedisBroker
 from gateway.channels import OrderChannels, order_channel
-from gateway.chatlog.base import ChatLog
+from gateway.chatlog.base import StaleOrder, ChatLog
 from gateway.chatlog.memory import MemoryChatLog
 from gateway.chatlog.redis import RedisChatLog
 from gateway.policy.chat import Role, Via
@@ -157,6 +157,16 @@ async def test_update_that_writes_nothing_returns_its_result(backend: Backend) -
     assert await backend.store.get_order(order.id) == order
 
 
+async def test_every_write_of_a_record_bumps_its_version(backend: Backend) -> None:
+    order = msgspec.structs.replace(new_order(), version=1)
+    await backend.store.create_order(order)
+    await backend.store.update_order(order.id, lambda r: (msgspec.structs.replace(r, customer_name="Ann"), None))
+    await backend.other.update_order(order.id, lambda r: (msgspec.structs.replace(r, customer_name="Bo"), None))
+    assert (await backend.other.get_order(order.id)).version == 3
+    await backend.store.update_order(order.id, lambda r: (None, None))  # nothing written: no new version
+    assert (await backend.store.get_order(order.id)).version == 3
+
+
 async def test_orders_of_phone_are_oldest_first_and_only_that_phone(backend: Backend) -> None:
     phone = f"+1555{uuid.uuid4().int % 10**7:07d}"
     newer, older = new_order(phone, created_at=200.0), new_order(phone, created_at=100.0)
@@ -231,6 +241,23 @@ async def test_a_page_is_its_messages_and_where_the_history_ends(backend: Backen
     assert ([m.seq for m in page], last_seq) == ([2, 3], 5)
     assert await backend.log.page(order.id, after=5, limit=10) == ([], 5)
     assert await backend.log.page(order.id, after=9, limit=10) == ([], 5)
+
+
+async def test_a_message_decided_on_an_older_record_is_not_stored(backend: Backend) -> None:
+    """A node decides a message on its copy of the record; the append stores it only if the
+    record is still that version, and a retry is answered before that check."""
+    order = msgspec.structs.replace(new_order(), version=1)
+    await backend.store.create_order(order)
+    await backend.other.update_order(order.id, lambda r: (msgspec.structs.replace(r, customer_name="Ann"), None))
+    with pytest.raises(StaleOrder):
+        await backend.log.append(order.id, draft("decided on version 1", "c1"), version=1)
+    assert await backend.other_log.last_seq(order.id) == 0
+    stored, created = await backend.log.append(order.id, draft("decided on version 2", "c1"), version=2)
+    assert created and stored.seq == 1
+    again, created = await backend.other_log.append(order.id, draft("decided on version 2", "c1"), version=1)
+    assert not created and again.seq == 1
+    unchecked, created = await backend.log.append(order.id, draft("version 0 is not checked"))
+    assert created and unchecked.seq == 2
 
 
 async def test_chat_of_an_unknown_order(backend: Backend) -> None:
