@@ -7,6 +7,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import httpx
+
 from gateway import callbacks as callbacks_module
 from gateway import mms, texting
 from gateway.broker.base import Broker
@@ -83,10 +85,12 @@ class Services:
         clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
         capacity: Capacity = Capacity(),
+        callbacks_http: httpx.AsyncClient | None = None,
     ) -> Services:
         """Builds each part from `settings` (tests may give the SMS transport, the job queue
-        and, in embedded mode, the broker: fakes that record or misbehave; and a smaller
-        `capacity`). Nothing connects yet: that happens in `start`, inside the running loop."""
+        and, in embedded mode, the broker: fakes that record or misbehave; a smaller
+        `capacity`; and the HTTP client callbacks go out through, which its giver closes).
+        Nothing connects yet: that happens in `start`, inside the running loop."""
         metrics = Metrics()
         refusals = Refusals(metrics.overloaded)
         if settings.gateway.embedded:
@@ -148,7 +152,7 @@ class Services:
         )
         timed = TimedTransport(sms, metrics)  # the parts start and close `sms` itself
         texter = Texter(settings, store, chat_log, presence, timed, metrics, clock=clock)
-        callbacks = Callbacks(settings, jobs, metrics, clock=clock, on_put=callbacks_due.ring)
+        callbacks = Callbacks(settings, jobs, metrics, clock=clock, http=callbacks_http, on_put=callbacks_due.ring)
         orders = Orders(settings, store, channels, tokens, texter, drainer, metrics, callbacks=callbacks, clock=clock)
         chat = Chat(chat_log, texter, drainer, metrics, clock=clock)
         hub = Hub(broker, cache_orders=not settings.gateway.embedded, monotonic=monotonic)

@@ -8,6 +8,7 @@ import asyncio
 import secrets
 import socket
 
+import httpx
 import pytest
 import redis.asyncio as aioredis
 
@@ -77,6 +78,32 @@ async def test_a_status_callback_for_a_sid_never_sent_is_answered_and_forgotten(
         assert 0 < ttl <= 600_000  # kept for minutes, then gone
 
 
+class RefusalCount(httpx.AsyncBaseTransport):
+    """The gateway's own HTTP transport, counting the connections refused through it, so a
+    test can await the n-th refusal rather than poll for it."""
+
+    def __init__(self) -> None:
+        self._inner = httpx.AsyncHTTPTransport()
+        self._refused = 0
+        self._changed = asyncio.Condition()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        try:
+            return await self._inner.handle_async_request(request)
+        except httpx.ConnectError:
+            async with self._changed:
+                self._refused += 1
+                self._changed.notify_all()
+            raise
+
+    async def refused(self, n: int, timeout: float) -> None:
+        async with self._changed:
+            await asyncio.wait_for(self._changed.wait_for(lambda: self._refused >= n), timeout)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
 async def test_callbacks_reach_a_receiver_that_was_down_once_it_is_up(redis_url):
     # The receiver's port is known, but nothing listens on it yet: connection refused.
     with socket.socket() as probe:
@@ -88,16 +115,17 @@ async def test_callbacks_reach_a_receiver_that_was_down_once_it_is_up(redis_url)
         gateway={"redis_url": redis_url},
         retailers={"demo": {"name": "Demo Grocer", "api_key": RETAILER_KEY, "callback_url": hooks, "callback_secret": "k"}},
     )
-    async with running_gateway(config) as node:
+    transport = RefusalCount()
+    async with (
+        httpx.AsyncClient(transport=transport, trust_env=False) as http,
+        running_gateway(config, callbacks_http=http) as node,
+    ):
         order_id = f"o-{secrets.token_hex(6)}"
         await node.picking_order(order_id)
-
-        async def refused_at_least_twice() -> None:
-            while (node.services.metrics.registry.get_sample_value(
-                "gateway_callbacks_total", {"outcome": "retried"}) or 0) < 2:
-                await asyncio.sleep(0.05)
-
-        await asyncio.wait_for(refused_at_least_twice(), SEND_TIMEOUT)
+        await transport.refused(2, SEND_TIMEOUT)  # tried, refused, and tried again
+        # The first refusal was counted as a retry before the second attempt was made.
+        retried = node.services.metrics.registry.get_sample_value("gateway_callbacks_total", {"outcome": "retried"})
+        assert retried is not None and retried >= 1
         sock = socket.socket()
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", port))
