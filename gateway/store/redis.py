@@ -53,15 +53,15 @@ return false
 """
 
 _encode = msgspec.msgpack.Encoder().encode
+_decode_order = msgspec.msgpack.Decoder(OrderRecord).decode
+_decode_text_ref = msgspec.msgpack.Decoder(TextRef).decode
+_decode_report = msgspec.msgpack.Decoder(StatusReport).decode
 
 
 def record_tail(version: int) -> bytes:
     """How a stored record of `version` ends (its last key, `version`, and the value), for a
     script to check a copy against the record without decoding it; b"" for 0 (unchecked)."""
     return b"" if version == 0 else _encode("version") + _encode(version)
-_decode_order = msgspec.msgpack.Decoder(OrderRecord).decode
-_decode_text_ref = msgspec.msgpack.Decoder(TextRef).decode
-_decode_report = msgspec.msgpack.Decoder(StatusReport).decode
 
 
 _reachable = unreachable_as(StoreUnavailable)
